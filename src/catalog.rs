@@ -1,0 +1,586 @@
+//! Catalog: an in-memory schema built by replaying every migration's operations in order.
+//!
+//! Each statement is analysed against the catalog as it stands *before* the statement runs;
+//! the analyser then applies the statement's ops. Unknown objects (created outside the
+//! migrations, or by statements we could not parse) are simply absent: rules treat
+//! "unknown" as "existing table of unknown size", never as "new".
+
+use crate::ops::{ColumnDef, ConstraintKind, Expr, Generated, ObjName, Op, SqlType};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Column {
+    pub name: String,
+    pub ty: SqlType,
+    pub not_null: bool,
+    pub default: Option<Expr>,
+    pub identity: bool,
+    pub generated_stored: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableConstraint {
+    pub name: String,
+    pub kind: ConstraintKind,
+    /// Added `NOT VALID` and not validated since.
+    pub not_valid: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Index {
+    pub name: ObjName,
+    pub table: ObjName,
+    pub columns: Vec<String>,
+    pub unique: bool,
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    pub name: ObjName,
+    pub columns: Vec<Column>,
+    pub constraints: Vec<TableConstraint>,
+    /// Parent when this is a partition.
+    pub partition_of: Option<ObjName>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+    fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
+        self.columns.iter_mut().find(|c| c.name == name)
+    }
+    /// The primary key columns, if the table has one.
+    pub fn primary_key(&self) -> Option<&[String]> {
+        self.constraints.iter().find_map(|c| match &c.kind {
+            ConstraintKind::PrimaryKey { columns, .. } => Some(columns.as_slice()),
+            _ => None,
+        })
+    }
+    /// Foreign keys declared on this table.
+    pub fn foreign_keys(&self) -> impl Iterator<Item = (&TableConstraint, &crate::ops::ForeignKey)> {
+        self.constraints.iter().filter_map(|c| match &c.kind {
+            ConstraintKind::ForeignKey(fk) => Some((c, fk)),
+            _ => None,
+        })
+    }
+    /// A validated `CHECK (col IS NOT NULL)` exists (lets SET NOT NULL skip its scan, PG 12+).
+    pub fn has_valid_not_null_check(&self, column: &str) -> bool {
+        self.constraints.iter().any(|c| {
+            !c.not_valid
+                && matches!(&c.kind, ConstraintKind::Check { expr } if is_not_null_check(expr, column))
+        })
+    }
+}
+
+/// `col IS NOT NULL` (with optional parentheses and quoting), nothing more.
+pub fn is_not_null_check(expr: &str, column: &str) -> bool {
+    let norm: String = expr
+        .chars()
+        .filter(|c| !matches!(c, '(' | ')' | '"'))
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    norm == format!("{} is not null", column.to_ascii_lowercase())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct View {
+    pub name: ObjName,
+    pub materialized: bool,
+    pub depends_on: Vec<ObjName>,
+}
+
+/// The replayed schema.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Catalog {
+    pub tables: BTreeMap<ObjName, Table>,
+    pub indexes: BTreeMap<ObjName, Index>,
+    pub views: BTreeMap<ObjName, View>,
+    pub enums: BTreeMap<ObjName, Vec<String>>,
+}
+
+impl Catalog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn table(&self, name: &ObjName) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    pub fn column(&self, table: &ObjName, column: &str) -> Option<&Column> {
+        self.tables.get(table).and_then(|t| t.column(column))
+    }
+
+    /// Indexes on a table.
+    pub fn indexes_on<'a>(&'a self, table: &'a ObjName) -> impl Iterator<Item = &'a Index> + 'a {
+        self.indexes.values().filter(move |i| &i.table == table)
+    }
+
+    /// The table an index belongs to.
+    pub fn index_table(&self, index: &ObjName) -> Option<&ObjName> {
+        self.indexes.get(index).map(|i| &i.table)
+    }
+
+    /// Foreign keys on other tables that reference `table`: (referencing table, constraint name).
+    pub fn referenced_by(&self, table: &ObjName) -> Vec<(ObjName, String)> {
+        let mut out = Vec::new();
+        for t in self.tables.values() {
+            for (c, fk) in t.foreign_keys() {
+                if &fk.ref_table == table && &t.name != table {
+                    out.push((t.name.clone(), c.name.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Views that read `table`.
+    pub fn views_on(&self, table: &ObjName) -> Vec<&View> {
+        self.views
+            .values()
+            .filter(|v| v.depends_on.contains(table))
+            .collect()
+    }
+
+    /// Applies one operation. Operations on unknown objects are ignored (the object was
+    /// created outside the migrations we can see).
+    pub fn apply(&mut self, op: &Op) {
+        match op {
+            Op::CreateTable {
+                table,
+                columns,
+                constraints,
+                partition_of,
+                ..
+            } => {
+                let mut t = Table {
+                    name: table.clone(),
+                    columns: columns.iter().map(column_from_def).collect(),
+                    constraints: Vec::new(),
+                    partition_of: partition_of.clone(),
+                };
+                if let Some(parent) = partition_of.as_ref().and_then(|p| self.tables.get(p)) {
+                    if t.columns.is_empty() {
+                        t.columns = parent.columns.clone();
+                    }
+                }
+                for col in columns {
+                    for c in &col.constraints {
+                        add_constraint(&mut t, c, &mut self.indexes);
+                    }
+                }
+                for c in constraints {
+                    add_constraint(&mut t, c, &mut self.indexes);
+                }
+                self.tables.insert(table.clone(), t);
+            }
+            Op::DropTable { table, .. } => {
+                self.tables.remove(table);
+                self.indexes.retain(|_, i| &i.table != table);
+            }
+            Op::RenameTable { table, new_name } => {
+                if let Some(mut t) = self.tables.remove(table) {
+                    let new = ObjName::new(table.schema.clone(), new_name.clone());
+                    t.name = new.clone();
+                    for i in self.indexes.values_mut() {
+                        if &i.table == table {
+                            i.table = new.clone();
+                        }
+                    }
+                    for other in self.tables.values_mut() {
+                        for c in other.constraints.iter_mut() {
+                            if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
+                                if &fk.ref_table == table {
+                                    fk.ref_table = new.clone();
+                                }
+                            }
+                        }
+                    }
+                    // Self-references move with the table.
+                    for c in t.constraints.iter_mut() {
+                        if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
+                            if &fk.ref_table == table {
+                                fk.ref_table = new.clone();
+                            }
+                        }
+                    }
+                    self.tables.insert(new, t);
+                }
+            }
+            Op::SetSchema { table, new_schema } => {
+                if let Some(mut t) = self.tables.remove(table) {
+                    let new = ObjName::new(new_schema.clone(), table.name.clone());
+                    t.name = new.clone();
+                    for i in self.indexes.values_mut() {
+                        if &i.table == table {
+                            i.table = new.clone();
+                        }
+                    }
+                    self.tables.insert(new, t);
+                }
+            }
+            Op::AddColumn { table, column, .. } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    if t.column(&column.name).is_none() {
+                        t.columns.push(column_from_def(column));
+                    }
+                    for c in &column.constraints {
+                        add_constraint(t, c, &mut self.indexes);
+                    }
+                }
+            }
+            Op::DropColumn { table, column, .. } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    t.columns.retain(|c| &c.name != column);
+                    t.constraints
+                        .retain(|c| !constraint_columns(&c.kind).contains(column));
+                }
+                // PostgreSQL drops indexes that use the column.
+                self.indexes
+                    .retain(|_, i| !(&i.table == table && i.columns.contains(column)));
+            }
+            Op::RenameColumn {
+                table,
+                column,
+                new_name,
+            } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    if let Some(c) = t.column_mut(column) {
+                        c.name = new_name.clone();
+                    }
+                    for c in t.constraints.iter_mut() {
+                        rename_in_constraint(&mut c.kind, column, new_name);
+                    }
+                }
+                for i in self.indexes.values_mut() {
+                    if &i.table == table {
+                        for c in i.columns.iter_mut() {
+                            if c == column {
+                                *c = new_name.clone();
+                            }
+                        }
+                    }
+                }
+                for other in self.tables.values_mut() {
+                    for c in other.constraints.iter_mut() {
+                        if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
+                            if &fk.ref_table == table {
+                                for rc in fk.ref_columns.iter_mut() {
+                                    if rc == column {
+                                        *rc = new_name.clone();
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Op::AlterColumnType {
+                table, column, ty, ..
+            } => {
+                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                    c.ty = ty.clone();
+                }
+            }
+            Op::SetNotNull { table, column } => {
+                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                    c.not_null = true;
+                }
+            }
+            Op::DropNotNull { table, column } => {
+                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                    c.not_null = false;
+                }
+            }
+            Op::SetDefault {
+                table,
+                column,
+                default,
+            } => {
+                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                    c.default = Some(default.clone());
+                }
+            }
+            Op::DropDefault { table, column } => {
+                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                    c.default = None;
+                }
+            }
+            Op::AddIdentity { table, column } => {
+                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                    c.identity = true;
+                }
+            }
+            Op::DropIdentity { table, column } => {
+                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                    c.identity = false;
+                }
+            }
+            Op::AddConstraint { table, constraint } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    add_constraint(t, constraint, &mut self.indexes);
+                }
+            }
+            Op::ValidateConstraint { table, name } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    for c in t.constraints.iter_mut() {
+                        if &c.name == name {
+                            c.not_valid = false;
+                        }
+                    }
+                }
+            }
+            Op::DropConstraint { table, name, .. } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    t.constraints.retain(|c| &c.name != name);
+                }
+                // A constraint's backing index goes with it.
+                let idx = ObjName::new(table.schema.clone(), name.clone());
+                if self.indexes.get(&idx).is_some_and(|i| &i.table == table) {
+                    self.indexes.remove(&idx);
+                }
+            }
+            Op::RenameConstraint {
+                table,
+                name,
+                new_name,
+            } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    for c in t.constraints.iter_mut() {
+                        if &c.name == name {
+                            c.name = new_name.clone();
+                        }
+                    }
+                }
+            }
+            Op::AttachPartition { table, partition } => {
+                if let Some(p) = self.tables.get_mut(partition) {
+                    p.partition_of = Some(table.clone());
+                }
+            }
+            Op::DetachPartition { partition, .. } => {
+                if let Some(p) = self.tables.get_mut(partition) {
+                    p.partition_of = None;
+                }
+            }
+            Op::CreateIndex {
+                name,
+                table,
+                columns,
+                unique,
+                partial,
+                ..
+            } => {
+                let name = name.clone().unwrap_or_else(|| {
+                    ObjName::new(
+                        table.schema.clone(),
+                        format!("{}_{}_idx", table.name, columns.join("_")),
+                    )
+                });
+                self.indexes.insert(
+                    name.clone(),
+                    Index {
+                        name,
+                        table: table.clone(),
+                        columns: columns.clone(),
+                        unique: *unique,
+                        partial: *partial,
+                    },
+                );
+            }
+            Op::DropIndex { name, .. } => {
+                self.indexes.remove(name);
+            }
+            Op::RenameIndex { name, new_name } => {
+                if let Some(mut i) = self.indexes.remove(name) {
+                    i.name = ObjName::new(name.schema.clone(), new_name.clone());
+                    self.indexes.insert(i.name.clone(), i);
+                }
+            }
+            Op::CreateView {
+                name,
+                materialized,
+                depends_on,
+                ..
+            } => {
+                self.views.insert(
+                    name.clone(),
+                    View {
+                        name: name.clone(),
+                        materialized: *materialized,
+                        depends_on: depends_on.clone(),
+                    },
+                );
+            }
+            Op::DropView { name, .. } => {
+                self.views.remove(name);
+            }
+            Op::CreateEnum { name, values } => {
+                self.enums.insert(name.clone(), values.clone());
+            }
+            Op::AddEnumValue { name, value } => {
+                if let Some(v) = self.enums.get_mut(name) {
+                    if !v.contains(value) {
+                        v.push(value.clone());
+                    }
+                }
+            }
+            Op::RenameEnumValue {
+                name,
+                value,
+                new_value,
+            } => {
+                if let Some(v) = self.enums.get_mut(name) {
+                    for x in v.iter_mut() {
+                        if x == value {
+                            *x = new_value.clone();
+                        }
+                    }
+                }
+            }
+            Op::DropType { name } => {
+                self.enums.remove(name);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn column_from_def(c: &ColumnDef) -> Column {
+    let pk = c
+        .constraints
+        .iter()
+        .any(|k| matches!(k.kind, ConstraintKind::PrimaryKey { .. }));
+    Column {
+        name: c.name.clone(),
+        ty: c.ty.clone(),
+        not_null: c.not_null || pk || matches!(c.generated, Some(Generated::Identity)) || c.serial,
+        default: c.default.clone(),
+        identity: matches!(c.generated, Some(Generated::Identity)),
+        generated_stored: matches!(c.generated, Some(Generated::Stored(_))),
+    }
+}
+
+/// The columns a constraint covers (on its own table).
+pub fn constraint_columns(kind: &ConstraintKind) -> Vec<String> {
+    match kind {
+        ConstraintKind::PrimaryKey { columns, .. } | ConstraintKind::Unique { columns, .. } => {
+            columns.clone()
+        }
+        ConstraintKind::ForeignKey(fk) => fk.columns.clone(),
+        ConstraintKind::NotNull { column } => vec![column.clone()],
+        ConstraintKind::Check { .. } | ConstraintKind::Exclusion => Vec::new(),
+    }
+}
+
+fn rename_in_constraint(kind: &mut ConstraintKind, old: &str, new: &str) {
+    let cols: Option<&mut Vec<String>> = match kind {
+        ConstraintKind::PrimaryKey { columns, .. } | ConstraintKind::Unique { columns, .. } => {
+            Some(columns)
+        }
+        ConstraintKind::ForeignKey(fk) => Some(&mut fk.columns),
+        _ => None,
+    };
+    if let Some(cols) = cols {
+        for c in cols.iter_mut() {
+            if c == old {
+                *c = new.to_string();
+            }
+        }
+    }
+}
+
+/// The name PostgreSQL generates for an unnamed constraint.
+pub fn default_constraint_name(table: &ObjName, kind: &ConstraintKind) -> String {
+    let cols = constraint_columns(kind);
+    let first = cols.first().cloned().unwrap_or_default();
+    match kind {
+        ConstraintKind::PrimaryKey { .. } => format!("{}_pkey", table.name),
+        ConstraintKind::Unique { .. } => format!("{}_{}_key", table.name, cols.join("_")),
+        ConstraintKind::ForeignKey(_) => format!("{}_{}_fkey", table.name, cols.join("_")),
+        ConstraintKind::Check { .. } => format!("{}_check", table.name),
+        ConstraintKind::Exclusion => format!("{}_excl", table.name),
+        ConstraintKind::NotNull { .. } => format!("{}_{}_not_null", table.name, first),
+    }
+}
+
+fn add_constraint(
+    t: &mut Table,
+    c: &crate::ops::Constraint,
+    indexes: &mut BTreeMap<ObjName, Index>,
+) {
+    let name = c
+        .name
+        .clone()
+        .unwrap_or_else(|| default_constraint_name(&t.name, &c.kind));
+    match &c.kind {
+        ConstraintKind::PrimaryKey {
+            columns,
+            using_index,
+        }
+        | ConstraintKind::Unique {
+            columns,
+            using_index,
+        } => {
+            let pk = matches!(c.kind, ConstraintKind::PrimaryKey { .. });
+            if pk {
+                for col in columns {
+                    if let Some(cc) = t.column_mut(col) {
+                        cc.not_null = true;
+                    }
+                }
+            }
+            let idx_name = ObjName::new(t.name.schema.clone(), name.clone());
+            let mut cols = columns.clone();
+            if let Some(ui) = using_index {
+                // The index is renamed to the constraint's name.
+                let old = ObjName::new(t.name.schema.clone(), ui.clone());
+                if let Some(i) = indexes.remove(&old) {
+                    cols = i.columns.clone();
+                }
+            }
+            indexes.insert(
+                idx_name.clone(),
+                Index {
+                    name: idx_name,
+                    table: t.name.clone(),
+                    columns: cols.clone(),
+                    unique: true,
+                    partial: false,
+                },
+            );
+            let kind = if pk {
+                ConstraintKind::PrimaryKey {
+                    columns: cols,
+                    using_index: None,
+                }
+            } else {
+                ConstraintKind::Unique {
+                    columns: cols,
+                    using_index: None,
+                }
+            };
+            t.constraints.push(TableConstraint {
+                name,
+                kind,
+                not_valid: false,
+            });
+        }
+        ConstraintKind::NotNull { column } => {
+            if let Some(cc) = t.column_mut(column) {
+                cc.not_null = true;
+            }
+        }
+        _ => t.constraints.push(TableConstraint {
+            name,
+            kind: c.kind.clone(),
+            not_valid: c.not_valid,
+        }),
+    }
+}

@@ -1,0 +1,11 @@
+//! lockstep: a zero-downtime migration linter and planner for PostgreSQL.
+//!
+//! The pipeline (see ARCHITECTURE.md): [`source`] → [`parse`] → [`catalog`] → [`locks`] →
+//! [`rules`] → [`report`], driven by [`analyze`].
+
+pub mod catalog;
+pub mod locks;
+pub mod ops;
+pub mod parse;
+pub mod pg;
+pub mod source;

@@ -1,0 +1,1 @@
+//! A throwaway local PostgreSQL cluster started from the system binaries (tests, `--scratch`).
