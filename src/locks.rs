@@ -4,7 +4,7 @@
 //! The model is verified against a real server by `tests/lock_model.rs`.
 
 use crate::catalog::Catalog;
-use crate::ops::{ObjName, Op};
+use crate::ops::{ConstraintKind, ObjName, Op, SqlType};
 use serde::Serialize;
 use std::fmt;
 
@@ -122,11 +122,1184 @@ pub struct LockFact {
 
 /// Supported PostgreSQL major versions.
 pub const PG_VERSIONS: std::ops::RangeInclusive<u32> = 11..=17;
+/// The version assumed when the user does not say.
 pub const DEFAULT_PG_VERSION: u32 = 15;
+
+/// What the model may assume about the server and the session running the migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelOptions {
+    /// PostgreSQL major version (11–17 are modelled; others are treated as the nearest).
+    pub pg_version: u32,
+    /// The session's `TimeZone` is UTC. Only then is `timestamp` ↔ `timestamptz` a
+    /// metadata-only change (PG 12+). Unknown for a migration, so `false` by default.
+    pub session_time_zone_utc: bool,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            pg_version: DEFAULT_PG_VERSION,
+            session_time_zone_utc: false,
+        }
+    }
+}
+
+impl ModelOptions {
+    /// Options for `pg_version` with every other assumption at its safe default.
+    pub fn for_version(pg_version: u32) -> Self {
+        ModelOptions {
+            pg_version,
+            ..Default::default()
+        }
+    }
+}
+
+/// The lock facts of one operation plus caveats worth telling the user (assumptions the
+/// model had to make, version-dependent behaviour).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LockAnalysis {
+    /// One fact per table touched, strongest lock first is not guaranteed; order is the
+    /// order in which the tables are met (the operation's own table first).
+    pub facts: Vec<LockFact>,
+    /// Human-readable caveats, e.g. "the old type of users.name is unknown: assumed rewrite".
+    pub notes: Vec<String>,
+}
+
+impl LockAnalysis {
+    /// Records a lock; several locks on one table merge into the strongest one.
+    fn lock(&mut self, table: &ObjName, mode: LockMode, rewrite: bool, scan: bool) {
+        if let Some(f) = self.facts.iter_mut().find(|f| &f.table == table) {
+            f.mode = f.mode.max(mode);
+            f.rewrite |= rewrite;
+            f.scan |= scan || rewrite;
+        } else {
+            self.facts.push(LockFact {
+                table: table.clone(),
+                mode,
+                rewrite,
+                // Rewriting reads every row.
+                scan: scan || rewrite,
+            });
+        }
+    }
+
+    fn note(&mut self, text: impl Into<String>) {
+        self.notes.push(text.into());
+    }
+}
 
 /// The locks `op` takes, given the schema before it runs, on PostgreSQL `pg_version`.
 /// Returns one fact per table touched (a foreign key locks both tables).
+///
+/// Indexes are reported through their table, with the strongest of the table's and the
+/// index's lock: an ACCESS EXCLUSIVE lock on an index blocks every query that plans
+/// against the table, because the planner locks all of a table's indexes.
 pub fn facts(op: &Op, catalog: &Catalog, pg_version: u32) -> Vec<LockFact> {
-    let _ = (op, catalog, pg_version);
-    Vec::new() // TODO(locks helper)
+    analyze(op, catalog, &ModelOptions::for_version(pg_version)).facts
+}
+
+/// [`facts`] with explicit assumptions, plus the caveats behind them.
+pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis {
+    use LockMode::*;
+    let v = opts.pg_version;
+    let mut a = LockAnalysis::default();
+    match op {
+        // ---- tables
+        Op::CreateTable {
+            table,
+            columns,
+            constraints,
+            partition_of,
+            as_select,
+            ..
+        } => {
+            if let Some(parent) = partition_of {
+                // PARTITION OF changes the parent's partition descriptor.
+                a.lock(parent, AccessExclusive, false, false);
+                a.note(format!(
+                    "if {parent} has a DEFAULT partition, it is locked and scanned too"
+                ));
+            }
+            // Foreign keys add triggers on the referenced table; a new table is empty, so
+            // nothing is validated.
+            let all = columns
+                .iter()
+                .flat_map(|c| c.constraints.iter())
+                .chain(constraints.iter());
+            for c in all {
+                if let ConstraintKind::ForeignKey(fk) = &c.kind {
+                    if &fk.ref_table != table {
+                        a.lock(&fk.ref_table, ShareRowExclusive, false, false);
+                    }
+                }
+            }
+            if *as_select {
+                a.note("CREATE TABLE … AS reads its source tables in full under ACCESS SHARE");
+            }
+        }
+        Op::DropTable { table, cascade, .. } => {
+            a.lock(table, AccessExclusive, false, false);
+            if let Some(t) = catalog.table(table) {
+                // Dropping the table drops its foreign keys, and with them the triggers on
+                // the referenced tables.
+                for (_, fk) in t.foreign_keys() {
+                    if &fk.ref_table != table {
+                        a.lock(&fk.ref_table, AccessExclusive, false, false);
+                    }
+                }
+                if let Some(parent) = &t.partition_of {
+                    a.lock(parent, AccessExclusive, false, false);
+                }
+            }
+            if *cascade {
+                for (referencing, _) in catalog.referenced_by(table) {
+                    a.lock(&referencing, AccessExclusive, false, false);
+                }
+            }
+        }
+        Op::RenameTable { table, .. } | Op::SetSchema { table, .. } => {
+            a.lock(table, AccessExclusive, false, false);
+        }
+        Op::SetLogged { table, .. } => a.lock(table, AccessExclusive, true, true),
+        Op::AlterTableOther { table, what } => {
+            let (mode, rewrite) = alter_table_other(what, v);
+            a.lock(table, mode, rewrite, rewrite);
+        }
+
+        // ---- columns
+        Op::AddColumn { table, column, .. } => {
+            let default = column.default.as_ref().filter(|d| !is_null_literal(&d.sql));
+            let volatile = default.is_some_and(|d| d.volatile);
+            let rewrite = volatile
+                || column.serial
+                || column.generated.is_some()
+                // Before PG 11 every non-null default was written into every row.
+                || (v < 11 && default.is_some());
+            // NOT NULL without a default must check every row (and fails on a non-empty table).
+            let not_null = column.not_null
+                || column
+                    .constraints
+                    .iter()
+                    .any(|c| matches!(c.kind, ConstraintKind::NotNull { .. }));
+            let mut scan = not_null && default.is_none();
+            let mut references = Vec::new();
+            for c in &column.constraints {
+                match &c.kind {
+                    // Checked against every row even when the new column is all NULL.
+                    ConstraintKind::Check { .. } => scan |= !c.not_valid,
+                    // Builds an index.
+                    ConstraintKind::PrimaryKey { .. }
+                    | ConstraintKind::Unique { .. }
+                    | ConstraintKind::Exclusion => scan = true,
+                    ConstraintKind::ForeignKey(fk) => {
+                        // Only a non-null default gives the new column values to validate.
+                        let validates = default.is_some() && !c.not_valid;
+                        scan |= validates;
+                        if &fk.ref_table != table {
+                            references.push((&fk.ref_table, validates));
+                        }
+                    }
+                    ConstraintKind::NotNull { .. } => {}
+                }
+            }
+            a.lock(table, AccessExclusive, rewrite, scan);
+            for (ref_table, validates) in references {
+                a.lock(ref_table, ShareRowExclusive, false, validates);
+            }
+            if volatile {
+                a.note(format!(
+                    "the default `{}` is volatile: every existing row gets its own value, so the table is rewritten",
+                    default.map(|d| d.sql.as_str()).unwrap_or_default()
+                ));
+            }
+        }
+        Op::DropColumn {
+            table,
+            column,
+            cascade,
+            ..
+        } => {
+            a.lock(table, AccessExclusive, false, false);
+            if let Some(t) = catalog.table(table) {
+                // A foreign key on the column goes with it, and so do its triggers on the
+                // referenced table.
+                for (_, fk) in t.foreign_keys() {
+                    if fk.columns.contains(column) && &fk.ref_table != table {
+                        a.lock(&fk.ref_table, AccessExclusive, false, false);
+                    }
+                }
+            }
+            if *cascade {
+                for (referencing, fk) in referencing_fks(catalog, table) {
+                    if fk.ref_columns.contains(column) {
+                        a.lock(&referencing, AccessExclusive, false, false);
+                    }
+                }
+            }
+        }
+        Op::RenameColumn { table, .. }
+        | Op::DropNotNull { table, .. }
+        | Op::SetDefault { table, .. }
+        | Op::DropDefault { table, .. }
+        | Op::AddIdentity { table, .. }
+        | Op::DropIdentity { table, .. } => a.lock(table, AccessExclusive, false, false),
+        Op::AlterColumnType {
+            table,
+            column,
+            ty,
+            using,
+            collate,
+        } => alter_column_type(
+            &mut a,
+            catalog,
+            opts,
+            table,
+            column,
+            ty,
+            using.as_deref(),
+            collate.is_some(),
+        ),
+        Op::SetNotNull { table, column } => {
+            let scan = set_not_null_scans(catalog, table, column, v);
+            a.lock(table, AccessExclusive, false, scan);
+        }
+        Op::AlterColumnOther { table, what, .. } => {
+            let (mode, rewrite) = alter_column_other(what);
+            a.lock(table, mode, rewrite, rewrite);
+        }
+
+        // ---- constraints
+        Op::AddConstraint { table, constraint } => {
+            let validates = !constraint.not_valid;
+            match &constraint.kind {
+                ConstraintKind::Check { .. } => a.lock(table, AccessExclusive, false, validates),
+                ConstraintKind::ForeignKey(fk) => {
+                    // Triggers go on both tables; validation joins the whole referencing
+                    // table to the referenced one.
+                    a.lock(table, ShareRowExclusive, false, validates);
+                    a.lock(&fk.ref_table, ShareRowExclusive, false, validates);
+                }
+                ConstraintKind::PrimaryKey {
+                    columns,
+                    using_index,
+                } => {
+                    let cols = using_index
+                        .as_ref()
+                        .and_then(|i| {
+                            catalog
+                                .indexes
+                                .get(&ObjName::new(table.schema.clone(), i.clone()))
+                        })
+                        .map(|i| i.columns.clone())
+                        .unwrap_or_else(|| columns.clone());
+                    // A primary key makes its columns NOT NULL, which needs a scan unless
+                    // they already are.
+                    let nullable = cols.is_empty()
+                        || cols
+                            .iter()
+                            .any(|c| !catalog.column(table, c).is_some_and(|col| col.not_null));
+                    let builds = using_index.is_none();
+                    a.lock(table, AccessExclusive, false, builds || nullable);
+                }
+                ConstraintKind::Unique { using_index, .. } => {
+                    a.lock(table, AccessExclusive, false, using_index.is_none());
+                }
+                ConstraintKind::Exclusion => a.lock(table, AccessExclusive, false, true),
+                ConstraintKind::NotNull { column } => {
+                    let scan = set_not_null_scans(catalog, table, column, v);
+                    a.lock(table, AccessExclusive, false, scan);
+                }
+            }
+        }
+        Op::ValidateConstraint { table, name } => {
+            a.lock(table, ShareUpdateExclusive, false, true);
+            if let Some(fk) = find_fk(catalog, table, name) {
+                // The validation query reads the referenced table under ROW SHARE.
+                if &fk.ref_table != table {
+                    a.lock(&fk.ref_table, RowShare, false, true);
+                }
+            }
+        }
+        Op::DropConstraint {
+            table,
+            name,
+            cascade,
+            ..
+        } => {
+            a.lock(table, AccessExclusive, false, false);
+            if let Some(fk) = find_fk(catalog, table, name) {
+                if &fk.ref_table != table {
+                    a.lock(&fk.ref_table, AccessExclusive, false, false);
+                }
+            }
+            if *cascade {
+                for (referencing, _) in catalog.referenced_by(table) {
+                    a.lock(&referencing, AccessExclusive, false, false);
+                }
+            }
+        }
+        Op::RenameConstraint { table, .. } | Op::AlterConstraint { table, .. } => {
+            a.lock(table, AccessExclusive, false, false);
+        }
+
+        // ---- partitions
+        Op::AttachPartition { table, partition } => {
+            let parent_mode = if v >= 12 {
+                ShareUpdateExclusive
+            } else {
+                AccessExclusive
+            };
+            a.lock(table, parent_mode, false, false);
+            a.lock(partition, AccessExclusive, false, true);
+            a.note(format!(
+                "the scan of {partition} is skipped only when its validated CHECK constraints \
+                 (and NOT NULL on the partition key) already imply the partition bound"
+            ));
+        }
+        Op::DetachPartition {
+            table,
+            partition,
+            concurrently,
+        } => {
+            if *concurrently && v >= 14 {
+                a.lock(table, ShareUpdateExclusive, false, false);
+                a.lock(partition, ShareUpdateExclusive, false, false);
+            } else {
+                if *concurrently {
+                    a.note(format!(
+                        "DETACH PARTITION CONCURRENTLY needs PostgreSQL 14 (modelling {v})"
+                    ));
+                }
+                a.lock(table, AccessExclusive, false, false);
+                a.lock(partition, AccessExclusive, false, false);
+            }
+        }
+
+        // ---- indexes
+        Op::CreateIndex {
+            table,
+            concurrently,
+            ..
+        } => {
+            let mode = if *concurrently {
+                ShareUpdateExclusive
+            } else {
+                Share
+            };
+            a.lock(table, mode, false, true);
+        }
+        Op::DropIndex {
+            name, concurrently, ..
+        } => match catalog.index_table(name) {
+            Some(table) => {
+                let mode = if *concurrently {
+                    ShareUpdateExclusive
+                } else {
+                    AccessExclusive
+                };
+                a.lock(table, mode, false, false);
+            }
+            None => a.note(format!(
+                "the table of index {name} is unknown; DROP INDEX takes ACCESS EXCLUSIVE on it"
+            )),
+        },
+        Op::RenameIndex { name, .. } => match catalog.index_table(name) {
+            Some(table) => {
+                let mode = if v >= 12 {
+                    ShareUpdateExclusive
+                } else {
+                    AccessExclusive
+                };
+                a.lock(table, mode, false, false);
+            }
+            None => a.note(format!("the table of index {name} is unknown")),
+        },
+        Op::Reindex {
+            target_kind,
+            target,
+            concurrently,
+        } => {
+            let table = match (target_kind.to_ascii_uppercase().as_str(), target) {
+                ("TABLE", Some(t)) => Some(t.clone()),
+                ("INDEX", Some(i)) => catalog.index_table(i).cloned(),
+                _ => None,
+            };
+            match table {
+                Some(t) if *concurrently && v >= 12 => {
+                    a.lock(&t, ShareUpdateExclusive, false, true)
+                }
+                // SHARE on the table, ACCESS EXCLUSIVE on the rebuilt indexes: the planner
+                // locks every index of a table, so reads block too.
+                Some(t) => a.lock(&t, AccessExclusive, false, true),
+                None => a.note(format!(
+                    "REINDEX {target_kind}: the tables it rebuilds are not known statically"
+                )),
+            }
+        }
+
+        // ---- views
+        Op::CreateView {
+            name,
+            materialized,
+            or_replace,
+            depends_on,
+        } => {
+            if *or_replace && catalog.views.contains_key(name) {
+                a.lock(name, AccessExclusive, false, false);
+            }
+            for t in depends_on {
+                a.lock(t, AccessShare, false, *materialized);
+            }
+        }
+        Op::DropView { name, .. } => a.lock(name, AccessExclusive, false, false),
+        Op::RefreshMaterializedView { name, concurrently } => {
+            if *concurrently {
+                // Computes the new contents and diffs them against every existing row.
+                a.lock(name, Exclusive, false, true);
+            } else {
+                // Fills new files from the query; the old contents are not read.
+                a.facts.push(LockFact {
+                    table: name.clone(),
+                    mode: AccessExclusive,
+                    rewrite: true,
+                    scan: false,
+                });
+            }
+            if let Some(view) = catalog.views.get(name) {
+                for t in &view.depends_on {
+                    a.lock(t, AccessShare, false, true);
+                }
+            }
+        }
+
+        // ---- routines and triggers
+        Op::CreateTrigger { table, .. } => a.lock(table, ShareRowExclusive, false, false),
+        Op::DropTrigger { table, .. } => a.lock(table, AccessExclusive, false, false),
+        Op::DoBlock { contains_ddl: true } => {
+            a.note("the DO block contains DDL that was not analysed");
+        }
+        Op::AddEnumValue { .. } if v < 12 => {
+            a.note(
+                "ALTER TYPE … ADD VALUE cannot run inside a transaction block before PostgreSQL 12",
+            );
+        }
+
+        // ---- maintenance
+        Op::VacuumFull { table } | Op::Cluster { table } => match table {
+            Some(t) => a.lock(t, AccessExclusive, true, true),
+            None => a.note("without a table name this rewrites every table in the database"),
+        },
+        Op::Vacuum { table } => match table {
+            Some(t) => a.lock(t, ShareUpdateExclusive, false, true),
+            None => a.note("without a table name this processes every table in the database"),
+        },
+        // TRUNCATE swaps in new, empty files: instant, so not a rewrite.
+        Op::Truncate { table } => a.lock(table, AccessExclusive, false, false),
+        Op::LockTable { table, mode } => a.lock(table, *mode, false, false),
+
+        // ---- data
+        Op::Update {
+            table, selective, ..
+        } => {
+            a.lock(table, RowExclusive, false, !selective);
+        }
+        Op::Delete {
+            table, selective, ..
+        } => {
+            a.lock(table, RowExclusive, false, !selective);
+            // Foreign-key checks look up referencing rows with SELECT … FOR KEY SHARE; without
+            // an index on the referencing columns each lookup reads the whole table.
+            for (referencing, fk) in referencing_fks(catalog, table) {
+                let indexed = catalog.indexes_on(&referencing).any(|i| {
+                    !i.partial
+                        && i.columns.len() >= fk.columns.len()
+                        && i.columns[..fk.columns.len()] == fk.columns[..]
+                });
+                a.lock(&referencing, RowShare, false, !indexed);
+            }
+        }
+        Op::Insert { table, from_select } => {
+            a.lock(table, RowExclusive, false, false);
+            if let Some(t) = catalog.table(table) {
+                // Each new row's foreign keys are checked with SELECT … FOR KEY SHARE.
+                for (_, fk) in t.foreign_keys() {
+                    if &fk.ref_table != table {
+                        a.lock(&fk.ref_table, RowShare, false, false);
+                    }
+                }
+            }
+            if *from_select {
+                a.note("INSERT … SELECT reads its source tables under ACCESS SHARE");
+            }
+        }
+
+        // Types, routines, sequences, schemas, extensions, session settings, transaction
+        // control and statements without schema effect lock no table.
+        _ => {}
+    }
+    a
+}
+
+/// `ALTER TABLE … <what>` for the subcommands without their own [`Op`] variant.
+fn alter_table_other(what: &str, pg_version: u32) -> (LockMode, bool) {
+    use LockMode::*;
+    let w = what.to_ascii_lowercase();
+    let has = |s: &str| w.contains(s);
+    if has("tablespace") || (has("access method") && pg_version >= 15) {
+        // Copies the data files.
+        (AccessExclusive, true)
+    } else if has("cluster") || has("set (") || has("reset (") || has("storage param") {
+        // CLUSTER ON, SET WITHOUT CLUSTER and storage parameters.
+        (ShareUpdateExclusive, false)
+    } else if has("trigger") {
+        (ShareRowExclusive, false)
+    } else {
+        // OWNER, REPLICA IDENTITY, ROW LEVEL SECURITY, RULE, INHERIT, OF … and anything
+        // unknown: assume the strongest.
+        (AccessExclusive, false)
+    }
+}
+
+/// `ALTER COLUMN … <what>` for SET STATISTICS, SET/RESET (options), SET STORAGE, …
+fn alter_column_other(what: &str) -> (LockMode, bool) {
+    let w = what.to_ascii_lowercase();
+    if w.contains("statistics")
+        || w.contains("set (")
+        || w.contains("reset (")
+        || w.contains("n_distinct")
+        || w.contains("options")
+    {
+        (LockMode::ShareUpdateExclusive, false)
+    } else if w.contains("set expression") {
+        // PG 17: recomputes the stored column for every row.
+        (LockMode::AccessExclusive, true)
+    } else {
+        // SET STORAGE, SET COMPRESSION, DROP EXPRESSION, unknown.
+        (LockMode::AccessExclusive, false)
+    }
+}
+
+fn is_null_literal(sql: &str) -> bool {
+    let s = sql
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
+    s.eq_ignore_ascii_case("null") || s.to_ascii_lowercase().starts_with("null::")
+}
+
+/// SET NOT NULL reads every row unless the column already is NOT NULL, or (PG 12+) a
+/// validated `CHECK (col IS NOT NULL)` proves it.
+fn set_not_null_scans(catalog: &Catalog, table: &ObjName, column: &str, pg_version: u32) -> bool {
+    let Some(t) = catalog.table(table) else {
+        return true;
+    };
+    if t.column(column).is_some_and(|c| c.not_null) {
+        return false;
+    }
+    !(pg_version >= 12 && t.has_valid_not_null_check(column))
+}
+
+fn find_fk<'a>(
+    catalog: &'a Catalog,
+    table: &ObjName,
+    name: &str,
+) -> Option<&'a crate::ops::ForeignKey> {
+    catalog
+        .table(table)?
+        .foreign_keys()
+        .find(|(c, _)| c.name == name)
+        .map(|(_, fk)| fk)
+}
+
+/// Foreign keys of other tables that reference `table`.
+fn referencing_fks<'a>(
+    catalog: &'a Catalog,
+    table: &'a ObjName,
+) -> impl Iterator<Item = (ObjName, &'a crate::ops::ForeignKey)> + 'a {
+    catalog
+        .tables
+        .values()
+        .filter(move |t| &t.name != table)
+        .flat_map(move |t| {
+            t.foreign_keys()
+                .filter(move |(_, fk)| &fk.ref_table == table)
+                .map(move |(_, fk)| (t.name.clone(), fk))
+        })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn alter_column_type(
+    a: &mut LockAnalysis,
+    catalog: &Catalog,
+    opts: &ModelOptions,
+    table: &ObjName,
+    column: &str,
+    ty: &SqlType,
+    using: Option<&str>,
+    collate_changes: bool,
+) {
+    let old = catalog.column(table, column).map(|c| &c.ty);
+    let rewrite = match old {
+        Some(old) => {
+            let by_type = rewrites_column_type_with(old, ty, opts);
+            let by_using = using.is_some_and(|u| !is_plain_column_ref(u, column));
+            if !by_type
+                && (canonical_type(old).base == "timestamp"
+                    || canonical_type(old).base == "timestamptz")
+                && canonical_type(old).base != canonical_type(ty).base
+            {
+                a.note("no rewrite only because the session TimeZone is assumed to be UTC");
+            } else if by_type
+                && opts.pg_version >= 12
+                && !opts.session_time_zone_utc
+                && rewrites_column_type_with(
+                    old,
+                    ty,
+                    &ModelOptions {
+                        session_time_zone_utc: true,
+                        ..*opts
+                    },
+                ) != by_type
+            {
+                a.note(
+                    "timestamp ↔ timestamptz is a metadata-only change when the session \
+                     TimeZone is UTC (SET TimeZone = 'UTC' first); otherwise it rewrites",
+                );
+            }
+            by_type || by_using
+        }
+        None => {
+            a.note(format!(
+                "the current type of {table}.{column} is unknown (created outside the migrations): assumed to rewrite"
+            ));
+            true
+        }
+    };
+    // Without a rewrite, CHECK constraints on the column are still re-validated, and a
+    // collation change rebuilds the column's indexes.
+    let checks = catalog.table(table).is_some_and(|t| {
+        t.constraints.iter().any(
+            |c| matches!(&c.kind, ConstraintKind::Check { expr } if mentions_word(expr, column)),
+        )
+    });
+    let indexed = catalog
+        .indexes_on(table)
+        .any(|i| i.columns.iter().any(|c| c == column));
+    let scan = rewrite || checks || (collate_changes && indexed);
+    a.lock(table, LockMode::AccessExclusive, rewrite, scan);
+
+    // Foreign keys through the column are re-created: the other table is locked too, and
+    // re-validated when the column's values were rewritten.
+    if let Some(t) = catalog.table(table) {
+        for (_, fk) in t.foreign_keys() {
+            if fk.columns.iter().any(|c| c == column) && &fk.ref_table != table {
+                a.lock(&fk.ref_table, LockMode::ShareRowExclusive, false, rewrite);
+            }
+        }
+    }
+    for (referencing, fk) in referencing_fks(catalog, table) {
+        if fk.ref_columns.iter().any(|c| c == column) {
+            a.lock(&referencing, LockMode::AccessExclusive, false, rewrite);
+        }
+    }
+}
+
+/// `col`, `col::type`, `CAST(col AS type)`: a USING that only restates the conversion.
+fn is_plain_column_ref(using: &str, column: &str) -> bool {
+    let u: String = using.split_whitespace().collect::<Vec<_>>().join(" ");
+    let u = u.trim().to_ascii_lowercase();
+    let col = column.to_ascii_lowercase();
+    let bare = |s: &str| {
+        let s = s.trim().trim_matches('(').trim_matches(')').trim();
+        s == col || s == format!("\"{col}\"")
+    };
+    if bare(&u) {
+        return true;
+    }
+    if let Some((lhs, _)) = u.split_once("::") {
+        return bare(lhs);
+    }
+    if let Some(rest) = u.strip_prefix("cast") {
+        let rest = rest.trim_start().trim_start_matches('(');
+        if let Some((lhs, _)) = rest.split_once(" as ") {
+            return bare(lhs);
+        }
+    }
+    false
+}
+
+/// `word` occurs in `text` as a whole identifier (case-insensitive).
+fn mentions_word(text: &str, word: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    let word = word.to_ascii_lowercase();
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+        .any(|w| w == word)
+}
+
+/// A column type reduced to what the rewrite rules compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CanonicalType {
+    /// PostgreSQL's internal name: `varchar`, `bpchar`, `numeric`, `timestamptz`, `int4`, …
+    base: String,
+    /// Type modifiers; `None` when unconstrained (`varchar`, `numeric`, `bpchar`).
+    mods: Option<Vec<i64>>,
+    array: bool,
+}
+
+fn canonical_type(ty: &SqlType) -> CanonicalType {
+    let mut s = ty.0.trim().to_ascii_lowercase();
+    let mut array = false;
+    while let Some(stripped) = s.strip_suffix("[]") {
+        s = stripped.trim_end().to_string();
+        array = true;
+    }
+    if let Some(stripped) = s.strip_suffix(" array") {
+        s = stripped.to_string();
+        array = true;
+    }
+    // Pull out the first parenthesised modifier list wherever it is
+    // (`timestamp(3) with time zone`).
+    let mut mods = None;
+    if let (Some(a), Some(b)) = (s.find('('), s.find(')')) {
+        if b > a {
+            mods = Some(
+                s[a + 1..b]
+                    .split(',')
+                    .filter_map(|p| p.trim().parse().ok())
+                    .collect::<Vec<i64>>(),
+            );
+            s = format!("{} {}", &s[..a], &s[b + 1..]);
+        }
+    }
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let name = words.join(" ");
+    let name = name
+        .strip_prefix("pg_catalog.")
+        .unwrap_or(&name)
+        .trim_matches('"');
+    let base = match name {
+        "character varying" | "varchar" | "char varying" => "varchar",
+        // `char`/`character` alone means char(1); `bpchar` is unconstrained.
+        "character" | "char" => {
+            if mods.is_none() {
+                mods = Some(vec![1]);
+            }
+            "bpchar"
+        }
+        "bpchar" => "bpchar",
+        "decimal" | "numeric" => "numeric",
+        "bit varying" | "varbit" => "varbit",
+        "bit" => {
+            if mods.is_none() {
+                mods = Some(vec![1]);
+            }
+            "bit"
+        }
+        "timestamp" | "timestamp without time zone" => "timestamp",
+        "timestamptz" | "timestamp with time zone" => "timestamptz",
+        "time" | "time without time zone" => "time",
+        "timetz" | "time with time zone" => "timetz",
+        "int" | "integer" | "int4" => "int4",
+        "bigint" | "int8" => "int8",
+        "smallint" | "int2" => "int2",
+        "real" | "float4" => "float4",
+        "double precision" | "float8" => "float8",
+        "boolean" | "bool" => "bool",
+        other => {
+            return CanonicalType {
+                base: other.to_string(),
+                mods,
+                array,
+            };
+        }
+    };
+    // numeric(p) means numeric(p, 0).
+    if base == "numeric" {
+        if let Some(m) = &mut mods {
+            if m.len() == 1 {
+                m.push(0);
+            }
+        }
+    }
+    CanonicalType {
+        base: base.to_string(),
+        mods,
+        array,
+    }
+}
+
+/// Whether changing a column from `from` to `to` rewrites the table, with the default
+/// assumptions (PostgreSQL 15, session time zone not known to be UTC).
+///
+/// Binary-coercible changes are metadata-only: `varchar(n)`→`varchar(m ≥ n)`,
+/// `varchar`→`text`, `text`→`varchar` (no length), `numeric(p,s)`→`numeric(p2 ≥ p, s)`,
+/// `numeric(p,s)`→`numeric`, `bit varying` widening, `cidr`→`inet`, `char(n)`→`bpchar`,
+/// temporal precision increases. `char(n)`→`text`/`varchar` *does* rewrite (trailing
+/// blanks are stripped), and so does any change of an array's element type.
+pub fn rewrites_column_type(from: &SqlType, to: &SqlType) -> bool {
+    rewrites_column_type_with(from, to, &ModelOptions::default())
+}
+
+/// [`rewrites_column_type`] under explicit assumptions (`timestamp` ↔ `timestamptz` is
+/// metadata-only on PG 12+ when the session time zone is UTC).
+pub fn rewrites_column_type_with(from: &SqlType, to: &SqlType, opts: &ModelOptions) -> bool {
+    let f = canonical_type(from);
+    let t = canonical_type(to);
+    if f == t {
+        return false;
+    }
+    // Arrays are converted element by element: any real change rewrites.
+    if f.array || t.array {
+        return true;
+    }
+    // `None` (unconstrained) is wider than any limit; `Some(n)` ≥ `Some(m)` when n ≥ m.
+    let widens = |limit: usize| match (&f.mods, &t.mods) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some(a), Some(b)) => match (a.get(limit), b.get(limit)) {
+            (Some(x), Some(y)) => y >= x,
+            _ => false,
+        },
+    };
+    let temporal_widens = || match (&f.mods, &t.mods) {
+        (_, None) => true,
+        // 6 is the maximum precision, the same as none.
+        (_, Some(b)) if b.first().is_some_and(|p| *p >= 6) => true,
+        (None, Some(_)) => false,
+        (Some(a), Some(b)) => b.first() >= a.first(),
+    };
+    match (f.base.as_str(), t.base.as_str()) {
+        ("varchar", "varchar") | ("varbit", "varbit") => !widens(0),
+        ("bpchar", "bpchar") => t.mods.is_some(),
+        ("numeric", "numeric") => match (&f.mods, &t.mods) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) => !(a.get(1) == b.get(1) && widens(0)),
+        },
+        ("timestamp", "timestamp")
+        | ("timestamptz", "timestamptz")
+        | ("time", "time")
+        | ("timetz", "timetz")
+        | ("interval", "interval") => !temporal_widens(),
+        ("varchar", "text") | ("text", "text") | ("cidr", "inet") => false,
+        ("text", "varchar") => t.mods.is_some(),
+        // The citext extension declares its casts from and to text/varchar binary.
+        ("varchar" | "text", "citext") | ("citext", "text") => false,
+        ("citext", "varchar") => t.mods.is_some(),
+        ("timestamp", "timestamptz") | ("timestamptz", "timestamp") => {
+            !(opts.pg_version >= 12 && opts.session_time_zone_utc && temporal_widens())
+        }
+        // Same name, different modifiers, type we do not know: assume the worst.
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{ColumnDef, Constraint, Expr, ForeignKey};
+
+    fn ty(s: &str) -> SqlType {
+        SqlType(s.into())
+    }
+
+    /// Each pair was checked against PostgreSQL 15 (relfilenode before/after).
+    #[test]
+    fn column_type_rewrites_match_postgresql() {
+        let no_rewrite = [
+            ("character varying(50)", "character varying(60)"),
+            ("character varying(20)", "character varying"),
+            ("character varying(50)", "text"),
+            ("text", "character varying"),
+            ("numeric(10,2)", "numeric(12,2)"),
+            ("numeric(10,2)", "numeric"),
+            ("bit varying(8)", "bit varying(16)"),
+            ("bit varying(4)", "bit varying"),
+            ("cidr", "inet"),
+            ("character(5)", "bpchar"),
+            (
+                "timestamp(3) without time zone",
+                "timestamp(6) without time zone",
+            ),
+            ("timestamp(3)", "timestamp"),
+            ("interval(0)", "interval"),
+            ("time(0)", "time"),
+            ("integer", "int4"),
+            ("varchar(50)", "character varying(50)"),
+        ];
+        for (from, to) in no_rewrite {
+            assert!(
+                !rewrites_column_type(&ty(from), &ty(to)),
+                "{from} -> {to} should not rewrite"
+            );
+        }
+        let rewrite = [
+            ("character varying(50)", "character varying(10)"),
+            ("text", "character varying(200)"),
+            ("character(5)", "text"),
+            ("character(5)", "character varying(10)"),
+            ("character(5)", "character(10)"),
+            ("numeric(10,2)", "numeric(12,3)"),
+            ("numeric(10,2)", "numeric(8,2)"),
+            ("numeric", "numeric(10,2)"),
+            ("integer", "bigint"),
+            ("json", "jsonb"),
+            ("bit(4)", "bit varying(4)"),
+            ("inet", "cidr"),
+            ("timestamp(6)", "timestamp(3)"),
+            ("character varying(10)[]", "text[]"),
+            ("character varying(10)[]", "character varying(20)[]"),
+            ("timestamp without time zone", "timestamp with time zone"),
+        ];
+        for (from, to) in rewrite {
+            assert!(
+                rewrites_column_type(&ty(from), &ty(to)),
+                "{from} -> {to} should rewrite"
+            );
+        }
+    }
+
+    #[test]
+    fn timestamptz_is_free_only_in_a_utc_session_on_pg12_plus() {
+        let (from, to) = (ty("timestamp"), ty("timestamp with time zone"));
+        let utc = |v| ModelOptions {
+            pg_version: v,
+            session_time_zone_utc: true,
+        };
+        assert!(!rewrites_column_type_with(&from, &to, &utc(15)));
+        assert!(!rewrites_column_type_with(&to, &from, &utc(12)));
+        assert!(rewrites_column_type_with(&from, &to, &utc(11)));
+        assert!(rewrites_column_type_with(
+            &from,
+            &to,
+            &ModelOptions::default()
+        ));
+    }
+
+    fn users_catalog() -> Catalog {
+        let mut c = Catalog::new();
+        let col = |name: &str, t: &str, not_null: bool| ColumnDef {
+            name: name.into(),
+            ty: ty(t),
+            not_null,
+            default: None,
+            generated: None,
+            serial: false,
+            constraints: vec![],
+        };
+        c.apply(&Op::CreateTable {
+            table: ObjName::public("users"),
+            columns: vec![col("id", "bigint", true), col("name", "text", false)],
+            constraints: vec![Constraint {
+                name: None,
+                kind: ConstraintKind::PrimaryKey {
+                    columns: vec!["id".into()],
+                    using_index: None,
+                },
+                not_valid: false,
+            }],
+            if_not_exists: false,
+            partition_of: None,
+            as_select: false,
+            temporary: false,
+            unlogged: false,
+        });
+        c.apply(&Op::CreateTable {
+            table: ObjName::public("orders"),
+            columns: vec![col("id", "bigint", true), col("user_id", "bigint", false)],
+            constraints: vec![Constraint {
+                name: None,
+                kind: ConstraintKind::ForeignKey(ForeignKey {
+                    columns: vec!["user_id".into()],
+                    ref_table: ObjName::public("users"),
+                    ref_columns: vec!["id".into()],
+                }),
+                not_valid: false,
+            }],
+            if_not_exists: false,
+            partition_of: None,
+            as_select: false,
+            temporary: false,
+            unlogged: false,
+        });
+        c
+    }
+
+    fn one(op: &Op, c: &Catalog, v: u32) -> (LockMode, bool, bool) {
+        let f = facts(op, c, v);
+        assert_eq!(f.len(), 1, "{f:?}");
+        (f[0].mode, f[0].rewrite, f[0].scan)
+    }
+
+    #[test]
+    fn add_column_rewrites_only_for_volatile_defaults_from_pg11() {
+        let c = users_catalog();
+        let add = |default: Option<(&str, bool)>| Op::AddColumn {
+            table: ObjName::public("users"),
+            column: ColumnDef {
+                name: "x".into(),
+                ty: ty("integer"),
+                not_null: false,
+                default: default.map(|(sql, volatile)| Expr {
+                    sql: sql.into(),
+                    volatile,
+                }),
+                generated: None,
+                serial: false,
+                constraints: vec![],
+            },
+            if_not_exists: false,
+        };
+        use LockMode::AccessExclusive as AE;
+        assert_eq!(one(&add(None), &c, 15), (AE, false, false));
+        assert_eq!(one(&add(Some(("0", false))), &c, 15), (AE, false, false));
+        assert_eq!(one(&add(Some(("0", false))), &c, 10), (AE, true, true));
+        assert_eq!(
+            one(&add(Some(("random()", true))), &c, 15),
+            (AE, true, true)
+        );
+        assert_eq!(one(&add(Some(("NULL", false))), &c, 10), (AE, false, false));
+    }
+
+    #[test]
+    fn set_not_null_skips_the_scan_with_a_validated_check_on_pg12() {
+        let mut c = users_catalog();
+        let users = ObjName::public("users");
+        let set = Op::SetNotNull {
+            table: users.clone(),
+            column: "name".into(),
+        };
+        assert!(one(&set, &c, 15).2, "no check yet: scan");
+        let check = |not_valid| Op::AddConstraint {
+            table: users.clone(),
+            constraint: Constraint {
+                name: Some("name_nn".into()),
+                kind: ConstraintKind::Check {
+                    expr: "name IS NOT NULL".into(),
+                },
+                not_valid,
+            },
+        };
+        c.apply(&check(true));
+        assert!(one(&set, &c, 15).2, "NOT VALID check does not help");
+        c.apply(&Op::ValidateConstraint {
+            table: users.clone(),
+            name: "name_nn".into(),
+        });
+        assert!(!one(&set, &c, 15).2);
+        assert!(one(&set, &c, 11).2, "PG 11 always scans");
+    }
+
+    #[test]
+    fn foreign_keys_lock_both_tables() {
+        let c = users_catalog();
+        let (orders, users) = (ObjName::public("orders"), ObjName::public("users"));
+        let f = facts(
+            &Op::DropConstraint {
+                table: orders.clone(),
+                name: "orders_user_id_fkey".into(),
+                if_exists: false,
+                cascade: false,
+            },
+            &c,
+            15,
+        );
+        assert_eq!(
+            f.iter().map(|f| (&f.table, f.mode)).collect::<Vec<_>>(),
+            vec![
+                (&orders, LockMode::AccessExclusive),
+                (&users, LockMode::AccessExclusive)
+            ]
+        );
+        let f = facts(
+            &Op::ValidateConstraint {
+                table: orders.clone(),
+                name: "orders_user_id_fkey".into(),
+            },
+            &c,
+            15,
+        );
+        assert_eq!(f[0].mode, LockMode::ShareUpdateExclusive);
+        assert_eq!((&f[1].table, f[1].mode), (&users, LockMode::RowShare));
+        // Deleting a parent row looks up children; no index on orders.user_id: a scan.
+        let f = facts(
+            &Op::Delete {
+                table: users.clone(),
+                has_where: true,
+                selective: true,
+            },
+            &c,
+            15,
+        );
+        assert_eq!(
+            (&f[1].table, f[1].mode, f[1].scan),
+            (&orders, LockMode::RowShare, true)
+        );
+    }
+
+    #[test]
+    fn version_dependent_partition_and_index_locks() {
+        let c = users_catalog();
+        let attach = Op::AttachPartition {
+            table: ObjName::public("p"),
+            partition: ObjName::public("p1"),
+        };
+        assert_eq!(
+            facts(&attach, &c, 12)[0].mode,
+            LockMode::ShareUpdateExclusive
+        );
+        assert_eq!(facts(&attach, &c, 11)[0].mode, LockMode::AccessExclusive);
+        let detach = Op::DetachPartition {
+            table: ObjName::public("p"),
+            partition: ObjName::public("p1"),
+            concurrently: true,
+        };
+        assert_eq!(
+            facts(&detach, &c, 14)[0].mode,
+            LockMode::ShareUpdateExclusive
+        );
+        assert_eq!(facts(&detach, &c, 13)[0].mode, LockMode::AccessExclusive);
+        let rename = Op::RenameIndex {
+            name: ObjName::public("users_pkey"),
+            new_name: "users_pk".into(),
+        };
+        assert_eq!(facts(&rename, &c, 12)[0].table, ObjName::public("users"));
+        assert_eq!(
+            facts(&rename, &c, 12)[0].mode,
+            LockMode::ShareUpdateExclusive
+        );
+        assert_eq!(facts(&rename, &c, 11)[0].mode, LockMode::AccessExclusive);
+    }
+
+    #[test]
+    fn unknown_old_type_is_assumed_to_rewrite_and_says_so() {
+        let c = Catalog::new();
+        let a = analyze(
+            &Op::AlterColumnType {
+                table: ObjName::public("ghost"),
+                column: "c".into(),
+                ty: ty("text"),
+                using: None,
+                collate: None,
+            },
+            &c,
+            &ModelOptions::default(),
+        );
+        assert!(a.facts[0].rewrite);
+        assert!(
+            a.notes.iter().any(|n| n.contains("unknown")),
+            "{:?}",
+            a.notes
+        );
+    }
+
+    #[test]
+    fn plain_using_clauses_do_not_force_a_rewrite() {
+        assert!(is_plain_column_ref("bio", "bio"));
+        assert!(is_plain_column_ref("bio::varchar(50)", "bio"));
+        assert!(is_plain_column_ref("CAST(bio AS text)", "bio"));
+        assert!(!is_plain_column_ref("bio || ''", "bio"));
+        assert!(!is_plain_column_ref("lower(bio)::text", "bio"));
+    }
 }

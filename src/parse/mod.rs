@@ -4,6 +4,12 @@
 //! sqlparser parses each statement alone (PostgreSQL dialect); what it rejects goes to a
 //! keyword-based fallback; only what neither can place is reported as unparsed.
 
+mod fallback;
+mod lower;
+pub mod mask;
+pub mod split;
+pub mod types;
+
 use crate::ops::Op;
 use crate::source::Script;
 use serde::Serialize;
@@ -34,8 +40,55 @@ pub struct Statement {
 /// Splits and parses one script. Never panics; every byte of non-whitespace, non-comment
 /// text ends up in some statement's span.
 pub fn parse_script(script: &Script) -> Vec<Statement> {
-    let _ = script;
-    Vec::new() // TODO(parse helper): splitter + lowering + fallback
+    let base = script.range.start;
+    // A range that is out of bounds or not on char boundaries is a caller bug; yield nothing
+    // rather than panic.
+    let Some(text) = script.source.get(script.range.clone()) else {
+        return Vec::new();
+    };
+    let masked = mask::mask(text);
+    let whole: Vec<Range<usize>> = script
+        .whole_statements
+        .iter()
+        .filter(|r| r.end > base && r.start < script.range.end)
+        .map(|r| r.start.saturating_sub(base)..r.end.saturating_sub(base).min(text.len()))
+        .collect();
+    let split::Split {
+        tokens,
+        byte_spans,
+        pieces,
+    } = split::split(&masked, &whole);
+    // Pieces hold increasing, disjoint token ranges: hand each its tokens by moving them
+    // out of one iterator instead of cloning.
+    let mut toks = tokens.into_iter();
+    let mut consumed = 0usize;
+    pieces
+        .iter()
+        .map(|piece| {
+            let owned = piece.tokens.clone().map(|r| {
+                let skip = r.start.saturating_sub(consumed);
+                let v: Vec<_> = toks.by_ref().skip(skip).take(r.len()).collect();
+                consumed = r.end.max(consumed);
+                let spans: Vec<Range<usize>> = byte_spans
+                    .get(r)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|s| {
+                        s.start.saturating_sub(piece.span.start)
+                            ..s.end.saturating_sub(piece.span.start)
+                    })
+                    .collect();
+                (v, spans)
+            });
+            let (ops, parsed_by, error) = lower::lower_piece(&masked, piece, owned);
+            Statement {
+                span: piece.span.start + base..piece.span.end + base,
+                ops,
+                parsed_by,
+                error,
+            }
+        })
+        .collect()
 }
 
 /// Parses a SQL string (a whole script) and returns its statements; spans are offsets into `sql`.

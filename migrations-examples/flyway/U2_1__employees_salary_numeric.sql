@@ -1,0 +1,1 @@
+ALTER TABLE employees ALTER COLUMN salary TYPE integer USING round(salary)::integer;

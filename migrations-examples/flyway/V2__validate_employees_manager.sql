@@ -1,0 +1,1 @@
+ALTER TABLE employees VALIDATE CONSTRAINT employees_manager_id_fkey;

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS stock;
+DROP TABLE IF EXISTS warehouses;

@@ -1,0 +1,415 @@
+//! `lockstep.yaml`: found from the working directory upward, or given with `--config`.
+//! Unknown keys and bad values are errors that point at the line in the file.
+
+use crate::ops::ObjName;
+use crate::settings::{RuleLevel, Settings, Severity, TableSize};
+use crate::source::Layout;
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const FILE_NAME: &str = "lockstep.yaml";
+
+/// A configuration error with the place in the file.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{path}: {message}")]
+#[diagnostic(code(lockstep::config))]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("{message}")]
+    pub span: Option<SourceSpan>,
+    /// 1-based line of the problem, when known.
+    pub line: Option<usize>,
+}
+
+/// A size written as a number (`1_000_000` or `1000000`) or with a unit (`48M`, `31GB`, `512MB`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quantity(pub u64);
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(Quantity(n)),
+            Raw::S(s) => parse_quantity(&s).map(Quantity).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{s}` is not a size: write a number (1_000_000) or use a unit (48M, 31GB, 512MB)"
+                ))
+            }),
+        }
+    }
+}
+
+/// `1_000_000`, `48M`, `1.5k`, `31GB`, `512MiB`, `10 kB` → the number.
+pub fn parse_quantity(s: &str) -> Option<u64> {
+    let t: String = s.trim().chars().filter(|c| *c != '_' && *c != ' ').collect();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" | "bytes" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0_f64.powi(4),
+        _ => return None,
+    };
+    // Row counts with a suffix are decimal (48M rows = 48,000,000).
+    let decimal = matches!(unit, "k" | "K" | "M" | "G" | "T");
+    let mult = if decimal {
+        match unit {
+            "k" | "K" => 1e3,
+            "M" => 1e6,
+            "G" => 1e9,
+            _ => 1e12,
+        }
+    } else {
+        mult
+    };
+    Some((n * mult).round() as u64)
+}
+
+/// A duration written as `200ms`, `5s`, `2min`, or a number of milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Millis(pub Duration);
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(Millis(Duration::from_millis(n))),
+            Raw::S(s) => parse_duration(&s).map(Millis).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{s}` is not a duration: write e.g. 200ms, 5s or 2min"
+                ))
+            }),
+        }
+    }
+}
+
+/// `200ms`, `5s`, `1.5s`, `2min`, `1h`, `250` (ms).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let ms = match unit.trim() {
+        "" | "ms" => n,
+        "s" | "sec" => n * 1e3,
+        "min" | "m" => n * 60e3,
+        "h" => n * 3600e3,
+        "us" => n / 1e3,
+        _ => return None,
+    };
+    Some(Duration::from_micros((ms * 1e3) as u64))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SizeHint {
+    pub rows: Option<Quantity>,
+    pub bytes: Option<Quantity>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillConfig {
+    pub batch_size: Option<u64>,
+    pub target_batch_time: Option<Millis>,
+    pub sleep: Option<Millis>,
+    pub max_replica_lag: Option<Millis>,
+}
+
+/// A per-rule level in the file.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Off,
+    Info,
+    Warning,
+    Error,
+}
+
+/// One or several paths.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Paths {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The file as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub migrations: Option<Paths>,
+    pub layout: Option<String>,
+    pub pg_version: Option<u32>,
+    pub fail_on: Option<Severity>,
+    pub large_table: Option<SizeHint>,
+    pub tables: Option<BTreeMap<String, SizeHint>>,
+    pub rules: Option<BTreeMap<String, Level>>,
+    pub assume_lock_timeout: Option<bool>,
+    pub exclude: Option<Vec<String>>,
+    pub small_table_severity: Option<Severity>,
+    pub unknown_table_severity: Option<Severity>,
+    pub backfill: Option<BackfillConfig>,
+    /// Rewrite/scan throughput used for duration estimates, e.g. `100MB` (per second).
+    pub throughput: Option<Quantity>,
+}
+
+/// A loaded configuration: the file's values, resolved, plus where it came from.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub path: Option<PathBuf>,
+    pub file: ConfigFile,
+    /// Migration paths, relative to the config file's directory.
+    pub migrations: Vec<PathBuf>,
+    pub layout: Option<Layout>,
+}
+
+impl Config {
+    /// Finds `lockstep.yaml` in `start` or a parent directory.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            let p = d.join(FILE_NAME);
+            if p.is_file() {
+                return Some(p);
+            }
+            dir = d.parent();
+        }
+        None
+    }
+
+    /// Loads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, Box<ConfigError>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Box::new(ConfigError {
+                path: path.display().to_string(),
+                message: format!("cannot read: {e}"),
+                src: NamedSource::new(path.display().to_string(), String::new()),
+                span: None,
+                line: None,
+            })
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses config text (`path` is used in messages and to resolve relative paths).
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Box<ConfigError>> {
+        let err = |message: String, offset: Option<usize>| {
+            let line = offset.map(|o| text[..o.min(text.len())].matches('\n').count() + 1);
+            Box::new(ConfigError {
+                path: match line {
+                    Some(l) => format!("{}:{l}", path.display()),
+                    None => path.display().to_string(),
+                },
+                message,
+                src: NamedSource::new(path.display().to_string(), text.to_string()),
+                span: offset.map(|o| {
+                    let end = text[o..].find('\n').map(|i| o + i).unwrap_or(text.len());
+                    SourceSpan::new(o.into(), end.saturating_sub(o).max(1))
+                }),
+                line,
+            })
+        };
+        let file: ConfigFile = if text.trim().is_empty() {
+            ConfigFile::default()
+        } else {
+            serde_yaml::from_str(text).map_err(|e| {
+                let offset = e.location().map(|l| l.index());
+                let msg = e.to_string();
+                // serde_yaml appends " at line X column Y"; the label already shows where.
+                let msg = match msg.find(" at line ") {
+                    Some(i) => msg[..i].to_string(),
+                    None => msg,
+                };
+                err(msg, offset)
+            })?
+        };
+        let key_offset = |key: &str| -> Option<usize> {
+            let mut off = 0;
+            for line in text.split_inclusive('\n') {
+                let t = line.trim_start();
+                if t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\":")) {
+                    return Some(off + (line.len() - t.len()));
+                }
+                off += line.len();
+            }
+            None
+        };
+        if let Some(v) = file.pg_version {
+            if !crate::locks::PG_VERSIONS.contains(&v) {
+                return Err(err(
+                    format!("pg_version {v} is not supported (11 to 17)"),
+                    key_offset("pg_version"),
+                ));
+            }
+        }
+        let layout = match &file.layout {
+            None => None,
+            Some(l) if l == "auto" => None,
+            Some(l) => Some(
+                <Layout as clap::ValueEnum>::from_str(l, true).map_err(|_| {
+                    err(
+                        format!(
+                            "unknown layout `{l}` (auto, plain, diesel, sqlx, golang-migrate, goose, dbmate, flyway, sql-migrate, prisma)"
+                        ),
+                        key_offset("layout"),
+                    )
+                })?,
+            ),
+        };
+        if let Some(rules) = &file.rules {
+            for id in rules.keys() {
+                if crate::rules::meta(id).is_none() {
+                    return Err(err(
+                        format!("unknown rule `{id}` (see `lockstep rules`)"),
+                        key_offset(id),
+                    ));
+                }
+            }
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let migrations = match &file.migrations {
+            None => Vec::new(),
+            Some(Paths::One(p)) => vec![base.join(p)],
+            Some(Paths::Many(ps)) => ps.iter().map(|p| base.join(p)).collect(),
+        };
+        Ok(Config {
+            path: Some(path.to_path_buf()),
+            file,
+            migrations,
+            layout,
+        })
+    }
+
+    /// Applies the file's values onto `settings`.
+    pub fn apply(&self, settings: &mut Settings) {
+        let f = &self.file;
+        if let Some(v) = f.pg_version {
+            settings.pg_version = v;
+        }
+        if let Some(b) = f.assume_lock_timeout {
+            settings.assume_lock_timeout = b;
+        }
+        if let Some(lt) = &f.large_table {
+            // A threshold not written keeps its default.
+            if let Some(r) = lt.rows {
+                settings.large_table.rows = r.0;
+            }
+            if let Some(b) = lt.bytes {
+                settings.large_table.bytes = b.0;
+            }
+        }
+        if let Some(s) = f.small_table_severity {
+            settings.small_table_severity = s;
+        }
+        if let Some(s) = f.unknown_table_severity {
+            settings.unknown_table_severity = s;
+        }
+        if let Some(tables) = &f.tables {
+            for (name, hint) in tables {
+                settings.tables.insert(
+                    parse_table_name(name),
+                    TableSize {
+                        rows: hint.rows.map(|q| q.0),
+                        bytes: hint.bytes.map(|q| q.0),
+                    },
+                );
+            }
+        }
+        if let Some(rules) = &f.rules {
+            for (id, level) in rules {
+                let l = match level {
+                    Level::Off => RuleLevel::Off,
+                    Level::Info => RuleLevel::On(Severity::Info),
+                    Level::Warning => RuleLevel::On(Severity::Warning),
+                    Level::Error => RuleLevel::On(Severity::Error),
+                };
+                settings.rules.insert(id.clone(), l);
+            }
+        }
+    }
+}
+
+/// `users` → public.users; `billing.invoices` → billing.invoices. Unquoted names fold to lower case.
+pub fn parse_table_name(s: &str) -> ObjName {
+    let fold = |p: &str| {
+        if p.starts_with('"') && p.ends_with('"') && p.len() >= 2 {
+            p[1..p.len() - 1].replace("\"\"", "\"")
+        } else {
+            p.to_lowercase()
+        }
+    };
+    match s.split_once('.') {
+        Some((schema, name)) => ObjName::new(fold(schema), fold(name)),
+        None => ObjName::public(fold(s)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_and_durations() {
+        assert_eq!(parse_quantity("1_000_000"), Some(1_000_000));
+        assert_eq!(parse_quantity("48M"), Some(48_000_000));
+        assert_eq!(parse_quantity("1GB"), Some(1 << 30));
+        assert_eq!(parse_quantity("lots"), None);
+        assert_eq!(parse_duration("200ms"), Some(Duration::from_millis(200)));
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2min"), Some(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn unknown_key_points_at_its_line() {
+        let text = "pg_version: 15\nlayuot: diesel\n";
+        let e = Config::parse(Path::new("lockstep.yaml"), text).unwrap_err();
+        assert_eq!(e.line, Some(2), "{}", e.message);
+        assert!(e.message.contains("layuot"), "{}", e.message);
+    }
+
+    #[test]
+    fn bad_version_points_at_its_line() {
+        let text = "layout: diesel\npg_version: 9\n";
+        let e = Config::parse(Path::new("lockstep.yaml"), text).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("not supported"));
+    }
+
+    #[test]
+    fn sizes_apply_to_settings() {
+        let text = "tables:\n  users: { rows: 50_000_000 }\n  Billing.Invoices: { bytes: 2GB }\nlarge_table: { rows: 1000 }\n";
+        let c = Config::parse(Path::new("lockstep.yaml"), text).unwrap();
+        let mut s = Settings::default();
+        c.apply(&mut s);
+        assert_eq!(
+            s.size(&ObjName::public("users")).and_then(|t| t.rows),
+            Some(50_000_000)
+        );
+        assert!(s.size(&ObjName::new("billing", "invoices")).is_some());
+        assert_eq!(s.large_table.rows, 1000);
+    }
+}

@@ -1,0 +1,435 @@
+//! The trace: run the pending statements inside `BEGIN … ROLLBACK`, read the real locks
+//! (`pg_locks` of our own backend) and rewrites (`relfilenode` changes) after each one, and
+//! put them next to the predicted lock facts.
+//!
+//! It must never stall the database it runs on. Two limits make sure of that:
+//! - `lock_timeout` (default 100 ms) bounds how long a statement waits in a lock queue,
+//!   where it would block every later query on the table.
+//! - Once the trace may block others (it requests or holds a lock that blocks writes, or
+//!   changes rows), a *block budget* starts (default: the lock_timeout). Every later
+//!   statement runs under `statement_timeout` = what is left of it, so the time from the
+//!   first blocking request to the `ROLLBACK` never exceeds the budget. When it runs out, the
+//!   trace rolls back and says how far it got.
+//!
+//! On a scratch cluster nobody else is connected, so there is no budget.
+
+use super::connect::Db;
+use super::LiveError;
+use crate::analyze::AnalyzedScript;
+use crate::locks::{LockFact, LockMode};
+use crate::ops::{ObjName, Op};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// Limits for a trace.
+#[derive(Debug, Clone, Copy)]
+pub struct TraceOptions {
+    /// How long one lock request may wait.
+    pub lock_timeout: Duration,
+    /// Upper bound for any single statement.
+    pub statement_timeout: Duration,
+    /// How long the trace may block others in total; `None` = no limit (scratch cluster).
+    pub block_budget: Option<Duration>,
+}
+
+/// How a statement fared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status", content = "detail")]
+pub enum TraceStatus {
+    /// Ran; locks were read.
+    Traced,
+    /// Not run: it cannot run inside a transaction block, or it is transaction control.
+    NotTraced(String),
+    /// It waited longer than lock_timeout for its lock: someone holds a conflicting one.
+    LockTimeout,
+    /// The block budget ran out while it ran: it got its lock and then worked longer than
+    /// the budget (a scan or rewrite), so the trace rolled back.
+    GaveUp(String),
+    /// PostgreSQL raised an error.
+    Failed(String),
+    /// Not reached: the trace stopped earlier.
+    NotReached,
+}
+
+/// A lock the statement held when it finished, reported through the table (index locks
+/// count for their table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObservedLock {
+    pub table: ObjName,
+    pub mode: LockMode,
+    /// Taken (or strengthened) by this statement, not held from an earlier one.
+    pub new: bool,
+    /// The table's relfilenode changed during this statement.
+    pub rewritten: bool,
+}
+
+/// One traced statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracedStatement {
+    pub migration: String,
+    pub line: usize,
+    pub sql: String,
+    #[serde(flatten)]
+    pub status: TraceStatus,
+    pub predicted: Vec<LockFact>,
+    pub observed: Vec<ObservedLock>,
+    /// Each disagreement between prediction and reality, in words.
+    pub mismatches: Vec<String>,
+    pub elapsed_ms: f64,
+}
+
+/// The whole trace.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceReport {
+    /// Where it ran: the redacted database URL or "scratch cluster".
+    pub target: String,
+    pub lock_timeout_ms: u64,
+    pub block_budget_ms: Option<u64>,
+    pub statements: Vec<TracedStatement>,
+    /// Why the trace stopped early, if it did.
+    pub stopped: Option<String>,
+    /// Time from the first blocking request to the ROLLBACK.
+    pub blocking_ms: f64,
+    pub rolled_back: bool,
+    pub notes: Vec<String>,
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// 1-based line of byte offset `at` in `source`.
+pub fn line_of(source: &str, at: usize) -> usize {
+    source[..at.min(source.len())].matches('\n').count() + 1
+}
+
+/// The first line of a statement, shortened for tables.
+pub fn head(sql: &str, max: usize) -> String {
+    let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() <= max {
+        one
+    } else {
+        let cut: String = one.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+const LOCKS_SQL: &str = r#"
+SELECT COALESCE(i.indrelid, l.relation)::int8 AS table_oid, l.mode
+  FROM pg_locks l
+  LEFT JOIN pg_index i ON i.indexrelid = l.relation
+ WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"#;
+
+const RELATIONS_SQL: &str = r#"
+SELECT c.oid::int8, n.nspname::text, c.relname::text, pg_relation_filenode(c.oid)::int8
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'm', 't')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_toast%'
+"#;
+
+/// Relations as our transaction sees them: oid → (name, filenode).
+fn relations(db: &mut Db) -> Result<HashMap<i64, (ObjName, Option<i64>)>, LiveError> {
+    let rows = db.query("reading relations for the trace", RELATIONS_SQL, &[])?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<_, i64>(0),
+                (
+                    ObjName::new(r.get::<_, String>(1), r.get::<_, String>(2)),
+                    r.get::<_, Option<i64>>(3),
+                ),
+            )
+        })
+        .collect())
+}
+
+/// Strongest granted lock per table oid held by our backend.
+fn held_locks(db: &mut Db) -> Result<HashMap<i64, LockMode>, LiveError> {
+    let rows = db.query("reading pg_locks", LOCKS_SQL, &[])?;
+    let mut out: HashMap<i64, LockMode> = HashMap::new();
+    for r in rows {
+        let oid: i64 = r.get(0);
+        let Some(mode) = LockMode::parse(&r.get::<_, String>(1)) else {
+            continue;
+        };
+        let e = out.entry(oid).or_insert(mode);
+        *e = (*e).max(mode);
+    }
+    Ok(out)
+}
+
+/// Runs `scripts` (the pending migrations' up scripts, analysed) in one transaction that
+/// is always rolled back. `sources` gives each script's file text.
+pub fn run(
+    db: &mut Db,
+    target: &str,
+    scripts: &[&AnalyzedScript],
+    sources: &BTreeMap<std::path::PathBuf, std::sync::Arc<str>>,
+    opts: &TraceOptions,
+) -> Result<TraceReport, LiveError> {
+    let mut report = TraceReport {
+        target: target.to_string(),
+        lock_timeout_ms: ms(opts.lock_timeout),
+        block_budget_ms: opts.block_budget.map(ms),
+        statements: Vec::new(),
+        stopped: None,
+        blocking_ms: 0.0,
+        rolled_back: false,
+        notes: Vec::new(),
+    };
+    db.batch("starting the trace transaction", "BEGIN ISOLATION LEVEL READ COMMITTED")?;
+    let result = trace_in_transaction(db, scripts, sources, opts, &mut report);
+    // Whatever happened, nothing the trace did may survive.
+    let rollback = db.batch("rolling back the trace", "ROLLBACK");
+    report.rolled_back = rollback.is_ok();
+    result?;
+    rollback?;
+    Ok(report)
+}
+
+fn trace_in_transaction(
+    db: &mut Db,
+    scripts: &[&AnalyzedScript],
+    sources: &BTreeMap<std::path::PathBuf, std::sync::Arc<str>>,
+    opts: &TraceOptions,
+    report: &mut TraceReport,
+) -> Result<(), LiveError> {
+    let start_rels = relations(db)?;
+    let existing: HashSet<ObjName> = start_rels.values().map(|(n, _)| n.clone()).collect();
+    let mut names: HashMap<i64, ObjName> =
+        start_rels.iter().map(|(o, (n, _))| (*o, n.clone())).collect();
+    let mut filenodes: HashMap<i64, Option<i64>> =
+        start_rels.iter().map(|(o, (_, f))| (*o, *f)).collect();
+    let mut held: HashMap<i64, LockMode> = held_locks(db)?;
+    let mut block_start: Option<Instant> = None;
+    let mut stop: Option<String> = None;
+    let mut sequences_note = false;
+
+    for script in scripts {
+        let Some(source) = sources.get(&script.path) else {
+            continue;
+        };
+        for st in &script.statements {
+            let sql = source.get(st.span.clone()).unwrap_or("").to_string();
+            let mut traced = TracedStatement {
+                migration: script.migration.clone(),
+                line: line_of(source, st.span.start),
+                sql: head(&sql, 60),
+                status: TraceStatus::Traced,
+                predicted: st.locks.clone(),
+                observed: Vec::new(),
+                mismatches: Vec::new(),
+                elapsed_ms: 0.0,
+            };
+            if stop.is_some() {
+                traced.status = TraceStatus::NotReached;
+                report.statements.push(traced);
+                continue;
+            }
+            if st
+                .ops
+                .iter()
+                .any(|o| matches!(o, Op::Begin | Op::Commit | Op::Rollback))
+            {
+                traced.status = TraceStatus::NotTraced(
+                    "transaction control: the trace keeps its own transaction".into(),
+                );
+                report.statements.push(traced);
+                continue;
+            }
+            if st.ops.iter().any(Op::needs_no_transaction) {
+                traced.status =
+                    TraceStatus::NotTraced("cannot run inside a transaction block".into());
+                report.statements.push(traced);
+                continue;
+            }
+            let dml = st
+                .ops
+                .iter()
+                .any(|o| matches!(o, Op::Update { .. } | Op::Delete { .. } | Op::Insert { .. }));
+            sequences_note |= st.ops.iter().any(|o| matches!(o, Op::Insert { .. }));
+            let blocking_request = dml
+                || st
+                    .locks
+                    .iter()
+                    .any(|l| l.mode.blocks_writes() && existing.contains(&l.table));
+            if blocking_request && block_start.is_none() {
+                block_start = Some(Instant::now());
+            }
+            // statement_timeout for this statement: the remaining budget once it runs.
+            let mut statement_timeout = opts.statement_timeout;
+            if let (Some(budget), Some(t0)) = (opts.block_budget, block_start) {
+                let left = budget.saturating_sub(t0.elapsed());
+                if left.is_zero() {
+                    stop = Some(format!(
+                        "block budget of {} ms used up before this statement; rolled back",
+                        ms(budget)
+                    ));
+                    traced.status = TraceStatus::NotReached;
+                    report.statements.push(traced);
+                    continue;
+                }
+                statement_timeout = statement_timeout.min(left);
+            }
+            db.batch(
+                "setting the trace's timeouts",
+                &format!(
+                    "SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'; \
+                     SAVEPOINT lockstep_trace",
+                    ms(opts.lock_timeout),
+                    ms(statement_timeout)
+                ),
+            )?;
+            let t = Instant::now();
+            let outcome = db.batch_raw(&sql);
+            traced.elapsed_ms = t.elapsed().as_secs_f64() * 1e3;
+            match outcome {
+                Ok(()) => {
+                    db.batch("releasing the savepoint", "RELEASE SAVEPOINT lockstep_trace")?;
+                }
+                Err(e) => {
+                    let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
+                    let message = super::connect::redact(&super::connect::error_text(&e));
+                    if code == "57014" && opts.block_budget.is_some() && block_start.is_some() {
+                        let reason = format!(
+                            "got its lock, then ran past the {} ms block budget (it scans or \
+                             rewrites while holding the lock); rolled back so as not to block others",
+                            opts.block_budget.map(ms).unwrap_or(0)
+                        );
+                        stop = Some(format!(
+                            "gave up at {} line {}: {reason}",
+                            traced.migration, traced.line
+                        ));
+                        traced.status = TraceStatus::GaveUp(reason);
+                        report.statements.push(traced);
+                        continue;
+                    }
+                    traced.status = if code == "55P03" {
+                        TraceStatus::LockTimeout
+                    } else {
+                        TraceStatus::Failed(message)
+                    };
+                    db.batch(
+                        "rolling back to the savepoint",
+                        "ROLLBACK TO SAVEPOINT lockstep_trace",
+                    )?;
+                    report.statements.push(traced);
+                    continue;
+                }
+            }
+            // What does our backend hold now, and what was rewritten?
+            let now_locks = held_locks(db)?;
+            let rels = relations(db)?;
+            for (oid, (name, _)) in &rels {
+                names.insert(*oid, name.clone());
+            }
+            let mut by_table: BTreeMap<ObjName, ObservedLock> = BTreeMap::new();
+            for (oid, mode) in &now_locks {
+                let Some(name) = names.get(oid) else { continue };
+                if name.schema == "pg_catalog" || name.schema == "information_schema" {
+                    continue;
+                }
+                let before = held.get(oid).copied();
+                let new = before.is_none_or(|b| *mode > b);
+                let rewritten = match (filenodes.get(oid), rels.get(oid)) {
+                    (Some(old), Some((_, now))) => old.is_some() && old != now,
+                    _ => false,
+                };
+                let e = by_table.entry(name.clone()).or_insert(ObservedLock {
+                    table: name.clone(),
+                    mode: *mode,
+                    new,
+                    rewritten,
+                });
+                if *mode > e.mode {
+                    e.mode = *mode;
+                    e.new = new;
+                }
+                e.rewritten |= rewritten;
+            }
+            for fact in &st.locks {
+                if !existing.contains(&fact.table) {
+                    // Created inside the trace: nothing to compare with.
+                    continue;
+                }
+                match by_table.get(&fact.table) {
+                    None => traced.mismatches.push(format!(
+                        "predicted {} on {}, but PostgreSQL took no lock on it",
+                        fact.mode, fact.table
+                    )),
+                    Some(o) => {
+                        if o.mode < fact.mode {
+                            traced.mismatches.push(format!(
+                                "predicted {} on {}, PostgreSQL took only {}",
+                                fact.mode, fact.table, o.mode
+                            ));
+                        } else if o.mode > fact.mode && o.new {
+                            traced.mismatches.push(format!(
+                                "predicted {} on {}, PostgreSQL took the stronger {}",
+                                fact.mode, fact.table, o.mode
+                            ));
+                        }
+                        if fact.rewrite && !o.rewritten {
+                            traced.mismatches.push(format!(
+                                "predicted a rewrite of {}, but its files did not change",
+                                fact.table
+                            ));
+                        } else if !fact.rewrite && o.rewritten {
+                            traced.mismatches.push(format!(
+                                "PostgreSQL rewrote {} (new relfilenode), which was not predicted",
+                                fact.table
+                            ));
+                        }
+                    }
+                }
+            }
+            for o in by_table.values() {
+                let predicted = st.locks.iter().any(|f| f.table == o.table);
+                if o.new
+                    && !predicted
+                    && o.mode >= LockMode::ShareUpdateExclusive
+                    && existing.contains(&o.table)
+                {
+                    traced.mismatches.push(format!(
+                        "PostgreSQL took {} on {}, which was not predicted",
+                        o.mode, o.table
+                    ));
+                }
+            }
+            // Holding a write-blocking lock on an existing table starts the budget too.
+            if block_start.is_none()
+                && by_table
+                    .values()
+                    .any(|o| o.mode.blocks_writes() && existing.contains(&o.table))
+            {
+                block_start = Some(t);
+            }
+            traced.observed = by_table
+                .into_values()
+                .filter(|o| o.new || o.rewritten)
+                .collect();
+            held = now_locks;
+            for (oid, (_, f)) in rels {
+                filenodes.insert(oid, f);
+            }
+            report.statements.push(traced);
+        }
+    }
+    if let Some(t0) = block_start {
+        report.blocking_ms = t0.elapsed().as_secs_f64() * 1e3;
+    }
+    report.stopped = stop;
+    if sequences_note {
+        report.notes.push(
+            "sequences advanced by traced INSERTs are not reset by the rollback (PostgreSQL \
+             never rolls back nextval)"
+                .into(),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! The plan as markdown, for a pull request: phases, steps with their SQL and locks, and
+//! the deploy points between them.
+
+use super::{Phase, Plan, Step, StepKind};
+use crate::settings::{human_bytes, human_count};
+use std::fmt::Write as _;
+
+fn timeout_text(ms: u64) -> String {
+    if ms == 0 {
+        "no lock_timeout (its waits block nobody)".into()
+    } else if ms % 1000 == 0 {
+        format!("lock_timeout {}s", ms / 1000)
+    } else {
+        format!("lock_timeout {ms}ms")
+    }
+}
+
+fn phase_heading(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Expand => "expand (safe to run now)",
+        Phase::Backfill => "backfill",
+        Phase::Contract => "contract",
+    }
+}
+
+/// Renders the plan; `plan_file` is how the YAML plan is referred to in backfill hints.
+pub fn render(plan: &Plan, plan_file: &str) -> String {
+    let mut out = String::new();
+    let sizes: Vec<String> = plan
+        .tables
+        .iter()
+        .filter_map(|t| {
+            let rows = t.rows.map(|r| format!("{} rows", human_count(r)));
+            let bytes = t.bytes.map(human_bytes);
+            let parts: Vec<String> = rows.into_iter().chain(bytes).collect();
+            (!parts.is_empty()).then(|| format!("{}: {}", short(&t.table), parts.join(", ")))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "# Plan for {}{}\n",
+        plan.migration,
+        if sizes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", sizes.join("; "))
+        }
+    );
+    if plan.steps.is_empty() {
+        out.push_str("Nothing to do: the migration has no statements that change the schema or data.\n");
+    }
+    let mut phase_no = 0;
+    let mut current: Option<Phase> = None;
+    for step in &plan.steps {
+        if step.kind == StepKind::Deploy {
+            let _ = writeln!(out, "## Deploy — {}\n", step.title);
+            current = None;
+            continue;
+        }
+        if current != Some(step.phase) {
+            phase_no += 1;
+            let _ = writeln!(out, "## Phase {phase_no} — {}\n", phase_heading(step.phase));
+            current = Some(step.phase);
+        }
+        render_step(&mut out, step, plan_file);
+    }
+    for n in &plan.notes {
+        let _ = writeln!(out, "> note: {n}\n");
+    }
+    out
+}
+
+fn short(table: &str) -> &str {
+    table.strip_prefix("public.").unwrap_or(table)
+}
+
+fn render_step(out: &mut String, step: &Step, plan_file: &str) {
+    let _ = writeln!(out, "{}. **{}**", step.id, step.title);
+    let mut meta: Vec<String> = step
+        .locks
+        .iter()
+        .map(|l| format!("{} on {}, {}", l.mode, short(&l.table), l.duration))
+        .collect();
+    if let Some(ms) = step.lock_timeout_ms {
+        let mut t = timeout_text(ms);
+        if let Some(r) = step.retry.as_ref().filter(|_| ms > 0) {
+            t.push_str(&format!(" × {} attempts", r.attempts));
+        }
+        meta.push(t);
+    }
+    meta.push(if step.transactional {
+        "one transaction".into()
+    } else {
+        "no transaction".into()
+    });
+    let _ = writeln!(out, "   {}", meta.join(" · "));
+    if let Some(d) = &step.requires_deploy {
+        let _ = writeln!(out, "   requires deploy: {d}");
+    }
+    if let Some(b) = &step.backfill {
+        let keys: Vec<&str> = b.key.iter().map(|k| k.name.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "   keyset on ({}) · {} rows/batch, adapted toward {} ms per batch · sleep {} ms · pauses while replica lag > {} ms · resumable",
+            keys.join(", "),
+            b.batch_size,
+            b.target_batch_time_ms,
+            b.sleep_ms,
+            b.max_replica_lag_ms
+        );
+        let _ = writeln!(
+            out,
+            "   run: `psql -f <step {} file>` or `lockstep backfill run {plan_file} --step {}`",
+            step.id, step.id
+        );
+        let _ = writeln!(out, "   ```sql\n   {}\n   ```", b.dml.replace('\n', "\n   "));
+    } else if !step.statements.is_empty() {
+        let body = step
+            .statements
+            .iter()
+            .filter(|s| !s.starts_with("SET lock_timeout"))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace('\n', "\n   ");
+        let _ = writeln!(out, "   ```sql\n   {body}\n   ```");
+    }
+    for n in &step.notes {
+        let _ = writeln!(out, "   note: {n}");
+    }
+    out.push('\n');
+}

@@ -1,0 +1,20 @@
+//! `--format gcc`: one line per finding, `file:line:col: severity: message [rule]`.
+
+use super::{ReportContext, display_path, finding_position};
+
+pub fn render(cx: &ReportContext) -> String {
+    let mut out = String::new();
+    for f in &cx.analysis.findings {
+        let p = finding_position(cx.analysis, f);
+        out.push_str(&format!(
+            "{}:{}:{}: {}: {} [{}]\n",
+            display_path(&f.path),
+            p.line,
+            p.column,
+            f.severity,
+            f.message,
+            f.rule
+        ));
+    }
+    out
+}

@@ -1,0 +1,837 @@
+//! Rollback safety: does a migration's down script bring the schema back to where it was?
+//!
+//! The analyser replays every linted migration's up script, then its down script on a
+//! copy of the catalog, and hands the three states (before the up, after the up, after
+//! the down) to [`check`]. Comparing "before" with "after down" gives the exact
+//! difference a rollback leaves behind; comparing "before" with "after up" tells whether
+//! the up changes the schema at all (and so needs a down). Every difference comes with
+//! the SQL that would undo it, so a finding can say what to add to the down script.
+//!
+//! Only schema is compared: tables, columns (type, nullability, default, identity,
+//! generated), constraints, indexes, views, enum types and partitions. Objects the
+//! replay does not know (created outside the migrations, or by statements that were not
+//! parsed) cannot be compared; scripts with unparsed statements or DDL hidden in `DO`
+//! blocks are not judged, so an incomplete replay never produces a false difference.
+
+use crate::analyze::AnalyzedScript;
+use crate::catalog::{Catalog, Column, Index, Table, TableConstraint, View};
+use crate::ops::{ConstraintKind, ObjName, Op};
+use crate::parse::ParsedBy;
+use crate::rules::{self, Direction, Emitter, Finding};
+use crate::settings::Settings;
+use crate::source::Migration;
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+/// One way in which an actual schema differs from the expected one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The object concerned, as users write it: `users`, `users.status`, `index users_email_idx`.
+    pub subject: String,
+    /// What is wrong, phrased about the actual state: "users.status still exists",
+    /// "index orders_user_id_idx is missing", "users.email is nullable (was NOT NULL)".
+    pub message: String,
+    /// SQL that turns the actual state into the expected one for this difference, when it
+    /// can be written from what the catalog knows (a view's query, for one, is not kept).
+    pub fix: Option<String>,
+}
+
+/// The differences between `expected` and `actual`, in a stable order (tables, then
+/// indexes, views and types; by name). Empty when the two schemas are the same.
+///
+/// Column order is not compared (PostgreSQL cannot re-insert a column in the middle, so a
+/// down script that re-adds a dropped column is as good as it gets); neither are enum
+/// values that `actual` has in excess, because PostgreSQL cannot remove an enum value.
+pub fn diff(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
+    let mut out = Vec::new();
+    // Tables.
+    for (name, e) in &expected.tables {
+        match actual.tables.get(name) {
+            None => out.push(Difference {
+                subject: name.to_string(),
+                message: format!("table {name} is missing"),
+                fix: Some(create_table_sql(e, expected)),
+            }),
+            Some(a) => diff_table(e, a, &mut out),
+        }
+    }
+    for name in actual.tables.keys() {
+        if !expected.tables.contains_key(name) {
+            out.push(Difference {
+                subject: name.to_string(),
+                message: format!("table {name} still exists"),
+                fix: Some(format!("DROP TABLE {};", ident_name(name))),
+            });
+        }
+    }
+    // Indexes, except those of tables reported whole above and those that back a
+    // constraint (the constraint's difference says it).
+    let whole_tables: BTreeSet<&ObjName> = expected
+        .tables
+        .keys()
+        .filter(|t| !actual.tables.contains_key(*t))
+        .chain(
+            actual
+                .tables
+                .keys()
+                .filter(|t| !expected.tables.contains_key(*t)),
+        )
+        .collect();
+    let backs_constraint = |cat: &Catalog, i: &Index| {
+        cat.tables
+            .get(&i.table)
+            .is_some_and(|t| t.constraints.iter().any(|c| c.name == i.name.name))
+    };
+    for (name, e) in &expected.indexes {
+        if whole_tables.contains(&e.table) || backs_constraint(expected, e) {
+            continue;
+        }
+        match actual.indexes.get(name) {
+            None => out.push(Difference {
+                subject: format!("index {name}"),
+                message: format!("index {name} on {} is missing", e.table),
+                fix: Some(create_index_sql(e)),
+            }),
+            Some(a) if a != e => out.push(Difference {
+                subject: format!("index {name}"),
+                message: format!(
+                    "index {name} is {} (was {})",
+                    describe_index(a),
+                    describe_index(e)
+                ),
+                fix: Some(format!(
+                    "DROP INDEX {};\n{}",
+                    ident_name(name),
+                    create_index_sql(e)
+                )),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (name, a) in &actual.indexes {
+        if whole_tables.contains(&a.table)
+            || backs_constraint(actual, a)
+            || expected.indexes.contains_key(name)
+        {
+            continue;
+        }
+        out.push(Difference {
+            subject: format!("index {name}"),
+            message: format!("index {name} on {} still exists", a.table),
+            fix: Some(format!("DROP INDEX {};", ident_name(name))),
+        });
+    }
+    // Views.
+    for (name, e) in &expected.views {
+        match actual.views.get(name) {
+            None => out.push(Difference {
+                subject: format!("view {name}"),
+                message: format!("{} {name} is missing", view_word(e)),
+                fix: None,
+            }),
+            Some(a) if a != e => out.push(Difference {
+                subject: format!("view {name}"),
+                message: format!(
+                    "{} {name} reads {} (was {} reading {})",
+                    view_word(a),
+                    names(&a.depends_on),
+                    view_word(e),
+                    names(&e.depends_on)
+                ),
+                fix: None,
+            }),
+            Some(_) => {}
+        }
+    }
+    for (name, a) in &actual.views {
+        if !expected.views.contains_key(name) {
+            out.push(Difference {
+                subject: format!("view {name}"),
+                message: format!("{} {name} still exists", view_word(a)),
+                fix: Some(format!(
+                    "DROP {} {};",
+                    view_word(a).to_ascii_uppercase(),
+                    ident_name(name)
+                )),
+            });
+        }
+    }
+    // Enum types.
+    for (name, values) in &expected.enums {
+        match actual.enums.get(name) {
+            None => out.push(Difference {
+                subject: format!("type {name}"),
+                message: format!("enum type {name} is missing"),
+                fix: Some(format!(
+                    "CREATE TYPE {} AS ENUM ({});",
+                    ident_name(name),
+                    values
+                        .iter()
+                        .map(|v| literal(v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }),
+            Some(have) => {
+                for v in values.iter().filter(|v| !have.contains(v)) {
+                    out.push(Difference {
+                        subject: format!("type {name}"),
+                        message: format!("enum type {name} lacks the value {}", literal(v)),
+                        fix: Some(format!(
+                            "ALTER TYPE {} ADD VALUE IF NOT EXISTS {};",
+                            ident_name(name),
+                            literal(v)
+                        )),
+                    });
+                }
+            }
+        }
+    }
+    for name in actual.enums.keys() {
+        if !expected.enums.contains_key(name) {
+            out.push(Difference {
+                subject: format!("type {name}"),
+                message: format!("enum type {name} still exists"),
+                fix: Some(format!("DROP TYPE {};", ident_name(name))),
+            });
+        }
+    }
+    out
+}
+
+fn diff_table(e: &Table, a: &Table, out: &mut Vec<Difference>) {
+    let t = &e.name;
+    let tq = ident_name(t);
+    for ec in &e.columns {
+        let subject = format!("{t}.{}", ec.name);
+        let col = ident(&ec.name);
+        let Some(ac) = a.column(&ec.name) else {
+            out.push(Difference {
+                message: format!("{subject} is missing"),
+                subject,
+                fix: Some(format!("ALTER TABLE {tq} ADD COLUMN {};", column_sql(ec))),
+            });
+            continue;
+        };
+        if ac.ty != ec.ty {
+            out.push(Difference {
+                message: format!("{subject} has type {} (was {})", ac.ty, ec.ty),
+                subject: subject.clone(),
+                fix: Some(format!(
+                    "ALTER TABLE {tq} ALTER COLUMN {col} TYPE {};",
+                    ec.ty
+                )),
+            });
+        }
+        if ac.not_null != ec.not_null {
+            let (now, was, fix) = if ec.not_null {
+                ("nullable", "NOT NULL", "SET NOT NULL")
+            } else {
+                ("NOT NULL", "nullable", "DROP NOT NULL")
+            };
+            out.push(Difference {
+                message: format!("{subject} is {now} (was {was})"),
+                subject: subject.clone(),
+                fix: Some(format!("ALTER TABLE {tq} ALTER COLUMN {col} {fix};")),
+            });
+        }
+        let (ed, ad) = (
+            ec.default.as_ref().map(|d| d.sql.as_str()),
+            ac.default.as_ref().map(|d| d.sql.as_str()),
+        );
+        if ed.map(norm_expr) != ad.map(norm_expr) && !(ec.identity && ac.identity) {
+            let (message, fix) = match (ed, ad) {
+                (Some(ed), Some(ad)) => (
+                    format!("{subject} defaults to {ad} (was {ed})"),
+                    format!("ALTER TABLE {tq} ALTER COLUMN {col} SET DEFAULT {ed};"),
+                ),
+                (Some(ed), None) => (
+                    format!("{subject} has no default (was {ed})"),
+                    format!("ALTER TABLE {tq} ALTER COLUMN {col} SET DEFAULT {ed};"),
+                ),
+                (None, Some(ad)) => (
+                    format!("{subject} defaults to {ad} (had no default)"),
+                    format!("ALTER TABLE {tq} ALTER COLUMN {col} DROP DEFAULT;"),
+                ),
+                (None, None) => continue,
+            };
+            out.push(Difference {
+                subject: subject.clone(),
+                message,
+                fix: Some(fix),
+            });
+        }
+        if ac.identity != ec.identity {
+            let (message, fix) = if ec.identity {
+                (
+                    format!("{subject} is no longer an identity column"),
+                    format!(
+                        "ALTER TABLE {tq} ALTER COLUMN {col} ADD GENERATED BY DEFAULT AS IDENTITY;"
+                    ),
+                )
+            } else {
+                (
+                    format!("{subject} is still an identity column"),
+                    format!("ALTER TABLE {tq} ALTER COLUMN {col} DROP IDENTITY;"),
+                )
+            };
+            out.push(Difference {
+                subject: subject.clone(),
+                message,
+                fix: Some(fix),
+            });
+        }
+        if ac.generated_stored != ec.generated_stored {
+            out.push(Difference {
+                message: if ec.generated_stored {
+                    format!("{subject} is no longer a generated column")
+                } else {
+                    format!("{subject} is still a generated column")
+                },
+                subject,
+                fix: None,
+            });
+        }
+    }
+    for ac in &a.columns {
+        if e.column(&ac.name).is_none() {
+            out.push(Difference {
+                subject: format!("{t}.{}", ac.name),
+                message: format!("{t}.{} still exists", ac.name),
+                fix: Some(format!(
+                    "ALTER TABLE {tq} DROP COLUMN {};",
+                    ident(&ac.name)
+                )),
+            });
+        }
+    }
+    // Constraints, by name.
+    for ec in &e.constraints {
+        match a.constraints.iter().find(|c| c.name == ec.name) {
+            None => out.push(Difference {
+                subject: format!("constraint {}", ec.name),
+                message: format!(
+                    "{} constraint {} on {t} is missing",
+                    constraint_word(&ec.kind),
+                    ec.name
+                ),
+                fix: Some(format!(
+                    "ALTER TABLE {tq} ADD CONSTRAINT {} {};",
+                    ident(&ec.name),
+                    constraint_sql(ec)
+                )),
+            }),
+            Some(ac) if ac.kind != ec.kind => out.push(Difference {
+                subject: format!("constraint {}", ec.name),
+                message: format!(
+                    "constraint {} on {t} is {} (was {})",
+                    ec.name,
+                    constraint_sql(ac),
+                    constraint_sql(ec)
+                ),
+                fix: Some(format!(
+                    "ALTER TABLE {tq} DROP CONSTRAINT {};\nALTER TABLE {tq} ADD CONSTRAINT {} {};",
+                    ident(&ec.name),
+                    ident(&ec.name),
+                    constraint_sql(ec)
+                )),
+            }),
+            Some(ac) if ac.not_valid != ec.not_valid => out.push(Difference {
+                subject: format!("constraint {}", ec.name),
+                message: if ec.not_valid {
+                    format!("constraint {} on {t} is validated (was NOT VALID)", ec.name)
+                } else {
+                    format!("constraint {} on {t} is NOT VALID (was validated)", ec.name)
+                },
+                fix: (!ec.not_valid).then(|| {
+                    format!(
+                        "ALTER TABLE {tq} VALIDATE CONSTRAINT {};",
+                        ident(&ec.name)
+                    )
+                }),
+            }),
+            Some(_) => {}
+        }
+    }
+    for ac in &a.constraints {
+        if !e.constraints.iter().any(|c| c.name == ac.name) {
+            out.push(Difference {
+                subject: format!("constraint {}", ac.name),
+                message: format!(
+                    "{} constraint {} on {t} still exists",
+                    constraint_word(&ac.kind),
+                    ac.name
+                ),
+                fix: Some(format!(
+                    "ALTER TABLE {tq} DROP CONSTRAINT {};",
+                    ident(&ac.name)
+                )),
+            });
+        }
+    }
+    if a.partition_of != e.partition_of {
+        let message = match (&e.partition_of, &a.partition_of) {
+            (Some(p), None) => format!("{t} is no longer a partition of {p}"),
+            (None, Some(p)) => format!("{t} is still a partition of {p}"),
+            (Some(p), Some(q)) => format!("{t} is a partition of {q} (was of {p})"),
+            (None, None) => String::new(),
+        };
+        out.push(Difference {
+            subject: t.to_string(),
+            message,
+            fix: None,
+        });
+    }
+}
+
+/// Whether a script could be replayed completely: every statement parsed and no DDL hidden
+/// in a `DO` block. Differences computed from an incomplete replay would be guesses.
+fn fully_replayed(script: &AnalyzedScript) -> bool {
+    script.statements.iter().all(|s| {
+        s.parsed_by != ParsedBy::Unparsed
+            && !s
+                .ops
+                .iter()
+                .any(|op| matches!(op, Op::DoBlock { contains_ddl: true }))
+    })
+}
+
+/// True for operations that change the schema (so a migration made only of them needs a
+/// way back), as opposed to session settings, transaction control, data changes,
+/// maintenance and comments.
+pub fn changes_schema(op: &Op) -> bool {
+    !matches!(
+        op,
+        Op::Other { .. }
+            | Op::Set { .. }
+            | Op::SetTimeout { .. }
+            | Op::Begin
+            | Op::Commit
+            | Op::Rollback
+            | Op::Update { .. }
+            | Op::Delete { .. }
+            | Op::Insert { .. }
+            | Op::Vacuum { .. }
+            | Op::VacuumFull { .. }
+            | Op::Cluster { .. }
+            | Op::Reindex { .. }
+            | Op::RefreshMaterializedView { .. }
+            | Op::LockTable { .. }
+            | Op::Truncate { .. }
+    )
+}
+
+/// What [`check`] needs about one linted migration.
+pub struct RollbackInput<'a> {
+    pub migration: &'a Migration,
+    /// The analysed up script.
+    pub up: &'a AnalyzedScript,
+    /// The analysed down script, when the migration has one.
+    pub down: Option<&'a AnalyzedScript>,
+    /// Schema before the up script.
+    pub before: &'a Catalog,
+    /// Schema after the up script.
+    pub after_up: &'a Catalog,
+    /// Schema after the up then the down script (when there is a down).
+    pub after_down: Option<&'a Catalog>,
+    /// Other migrations of the folder have down scripts, so this one is expected to have
+    /// one too (layouts where downs are optional: golang-migrate, sqlx, goose, dbmate,
+    /// sql-migrate, flyway undo files).
+    pub downs_expected: bool,
+}
+
+/// The rollback findings for one migration: `missing-down`, `empty-down`,
+/// `down-does-not-restore`. Severities and `off` come from the settings as for every rule.
+pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let m = input.migration;
+    let up_changes = input
+        .up
+        .statements
+        .iter()
+        .any(|s| s.ops.iter().any(changes_schema));
+    if !up_changes {
+        return findings;
+    }
+    let undo = diff(input.after_up, input.before);
+    let undo_sql = fixes(&undo);
+    match (input.down, input.after_down) {
+        (None, _) => {
+            if !input.downs_expected {
+                return findings;
+            }
+            let Some(meta) = rules::meta("missing-down") else {
+                return findings;
+            };
+            let span = first_statement(input.up);
+            let mut em = Emitter::new(meta, settings, m, Direction::Up, &input.up.path, &mut findings);
+            em.emit(
+                span,
+                None,
+                format!(
+                    "migration {} changes the schema but has no down script: it cannot be rolled back",
+                    m.id
+                ),
+                Some("this migration cannot be reverted by the framework".into()),
+                Some(down_help(&undo_sql, "write a down script that undoes it")),
+            );
+        }
+        (Some(down), Some(after_down)) => {
+            let effective = down
+                .statements
+                .iter()
+                .any(|s| s.parsed_by == ParsedBy::Unparsed || s.ops.iter().any(changes_schema));
+            if !effective {
+                let Some(meta) = rules::meta("empty-down") else {
+                    return findings;
+                };
+                let span = first_statement(down);
+                let mut em =
+                    Emitter::new(meta, settings, m, Direction::Down, &down.path, &mut findings);
+                em.emit(
+                    span,
+                    None,
+                    format!(
+                        "the down script of {} changes nothing, but the up script changes the schema",
+                        m.id
+                    ),
+                    Some("a rollback would report success and leave the schema as the up left it".into()),
+                    Some(down_help(&undo_sql, "make it undo the up script")),
+                );
+                return findings;
+            }
+            if !fully_replayed(input.up) || !fully_replayed(down) {
+                return findings;
+            }
+            let Some(meta) = rules::meta("down-does-not-restore") else {
+                return findings;
+            };
+            let span = last_statement(down);
+            let mut em = Emitter::new(meta, settings, m, Direction::Down, &down.path, &mut findings);
+            for d in diff(input.before, after_down) {
+                let help = match &d.fix {
+                    Some(sql) => format!(
+                        "add to the down script:\n{}",
+                        indent(sql)
+                    ),
+                    None => format!(
+                        "make the down script restore {} as it was before {}",
+                        d.subject, m.id
+                    ),
+                };
+                em.emit(
+                    span.clone(),
+                    None,
+                    format!("after down, {}", d.message),
+                    Some(
+                        "the schema after this down script differs from the schema before the up"
+                            .into(),
+                    ),
+                    Some(help),
+                );
+            }
+        }
+        (Some(_), None) => {}
+    }
+    findings
+}
+
+fn down_help(undo_sql: &str, what: &str) -> String {
+    if undo_sql.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}; from the replayed schema it would be:\n{}", indent(undo_sql))
+    }
+}
+
+/// The fixes of `diffs`, one statement per line, in an order that can run: drops of
+/// dependent objects (views, indexes, constraints) before drops of tables and columns.
+pub fn fixes(diffs: &[Difference]) -> String {
+    let rank = |sql: &str| {
+        if sql.starts_with("DROP VIEW") || sql.starts_with("DROP MATERIALIZED") {
+            0
+        } else if sql.starts_with("DROP INDEX") || sql.contains("DROP CONSTRAINT") {
+            1
+        } else if sql.starts_with("DROP TABLE") || sql.contains("DROP COLUMN") {
+            3
+        } else if sql.starts_with("DROP TYPE") {
+            4
+        } else {
+            2
+        }
+    };
+    let mut sqls: Vec<&str> = diffs.iter().filter_map(|d| d.fix.as_deref()).collect();
+    sqls.sort_by_key(|s| rank(s));
+    sqls.dedup();
+    sqls.join("\n")
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn first_statement(script: &AnalyzedScript) -> Range<usize> {
+    script
+        .statements
+        .first()
+        .map(|s| s.span.clone())
+        .unwrap_or(0..0)
+}
+
+fn last_statement(script: &AnalyzedScript) -> Range<usize> {
+    script
+        .statements
+        .last()
+        .map(|s| s.span.clone())
+        .unwrap_or(0..0)
+}
+
+/// Default expressions compare without case, spacing and literal casts
+/// (`'a'::text` = `'a'`), the way PostgreSQL stores them differently from how they are written.
+fn norm_expr(sql: &str) -> String {
+    let lower = sql.to_ascii_lowercase();
+    let mut out = String::new();
+    let mut chars = lower.chars().peekable();
+    let mut in_str = false;
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            in_str = !in_str;
+            out.push(c);
+        } else if in_str {
+            out.push(c);
+        } else if c == ':' && chars.peek() == Some(&':') {
+            // Drop `::type name` (letters, digits, spaces, underscores, brackets, parens).
+            chars.next();
+            while chars
+                .peek()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '[' | ']'))
+            {
+                chars.next();
+            }
+        } else if !c.is_whitespace() && c != '(' && c != ')' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A SQL identifier, quoted when it must be.
+pub fn ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// A schema-qualified name as SQL (`public` left out).
+pub fn ident_name(n: &ObjName) -> String {
+    if n.schema == "public" {
+        ident(&n.name)
+    } else {
+        format!("{}.{}", ident(&n.schema), ident(&n.name))
+    }
+}
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn cols(c: &[String]) -> String {
+    c.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
+}
+
+fn names(n: &[ObjName]) -> String {
+    if n.is_empty() {
+        "nothing known".into()
+    } else {
+        n.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn view_word(v: &View) -> &'static str {
+    if v.materialized {
+        "materialized view"
+    } else {
+        "view"
+    }
+}
+
+fn describe_index(i: &Index) -> String {
+    format!(
+        "{}on {} ({}){}",
+        if i.unique { "unique " } else { "" },
+        i.table,
+        i.columns.join(", "),
+        if i.partial { " partial" } else { "" }
+    )
+}
+
+fn constraint_word(k: &ConstraintKind) -> &'static str {
+    match k {
+        ConstraintKind::PrimaryKey { .. } => "primary key",
+        ConstraintKind::Unique { .. } => "unique",
+        ConstraintKind::Check { .. } => "check",
+        ConstraintKind::ForeignKey(_) => "foreign key",
+        ConstraintKind::Exclusion => "exclusion",
+        ConstraintKind::NotNull { .. } => "not-null",
+    }
+}
+
+/// The constraint's definition as SQL (what follows `ADD CONSTRAINT name`).
+pub fn constraint_sql(c: &TableConstraint) -> String {
+    let body = match &c.kind {
+        ConstraintKind::PrimaryKey { columns, .. } => format!("PRIMARY KEY ({})", cols(columns)),
+        ConstraintKind::Unique { columns, .. } => format!("UNIQUE ({})", cols(columns)),
+        ConstraintKind::Check { expr } => format!("CHECK ({expr})"),
+        ConstraintKind::ForeignKey(fk) => {
+            let refs = if fk.ref_columns.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", cols(&fk.ref_columns))
+            };
+            format!(
+                "FOREIGN KEY ({}) REFERENCES {}{refs}",
+                cols(&fk.columns),
+                ident_name(&fk.ref_table)
+            )
+        }
+        ConstraintKind::Exclusion => "EXCLUDE (…)".into(),
+        ConstraintKind::NotNull { column } => format!("NOT NULL {}", ident(column)),
+    };
+    if c.not_valid {
+        format!("{body} NOT VALID")
+    } else {
+        body
+    }
+}
+
+fn column_sql(c: &Column) -> String {
+    let mut s = format!("{} {}", ident(&c.name), c.ty);
+    if c.identity {
+        s.push_str(" GENERATED BY DEFAULT AS IDENTITY");
+    }
+    if let Some(d) = &c.default {
+        s.push_str(&format!(" DEFAULT {}", d.sql));
+    }
+    if c.not_null {
+        s.push_str(" NOT NULL");
+    }
+    s
+}
+
+fn create_index_sql(i: &Index) -> String {
+    format!(
+        "CREATE {}INDEX {} ON {} ({});{}",
+        if i.unique { "UNIQUE " } else { "" },
+        ident(&i.name.name),
+        ident_name(&i.table),
+        cols(&i.columns),
+        if i.partial {
+            " -- partial: add its WHERE clause"
+        } else {
+            ""
+        }
+    )
+}
+
+/// CREATE TABLE for a table as the catalog knows it, followed by its indexes.
+fn create_table_sql(t: &Table, cat: &Catalog) -> String {
+    let mut parts: Vec<String> = t.columns.iter().map(column_sql).collect();
+    for c in &t.constraints {
+        parts.push(format!("CONSTRAINT {} {}", ident(&c.name), constraint_sql(c)));
+    }
+    let mut sql = match &t.partition_of {
+        Some(p) if parts.is_empty() => format!(
+            "CREATE TABLE {} PARTITION OF {} -- add its FOR VALUES clause;",
+            ident_name(&t.name),
+            ident_name(p)
+        ),
+        _ => format!(
+            "CREATE TABLE {} (\n  {}\n);",
+            ident_name(&t.name),
+            parts.join(",\n  ")
+        ),
+    };
+    for i in cat.indexes_on(&t.name) {
+        if !t.constraints.iter().any(|c| c.name == i.name.name) {
+            sql.push('\n');
+            sql.push_str(&create_index_sql(i));
+        }
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_sql;
+
+    fn replay(sql: &str) -> Catalog {
+        let mut c = Catalog::new();
+        for s in parse_sql(sql) {
+            for op in &s.ops {
+                c.apply(op);
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn identical_schemas_have_no_difference() {
+        let a = replay("CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL DEFAULT 'x');");
+        assert_eq!(diff(&a, &a.clone()), vec![]);
+    }
+
+    #[test]
+    fn column_left_behind_and_index_missing_are_named() {
+        let before = replay(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);
+             CREATE INDEX orders_user_id_idx ON orders (user_id);",
+        );
+        let after = replay(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, status text);",
+        );
+        let d = diff(&before, &after);
+        let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            vec![
+                "orders.status still exists",
+                "index orders_user_id_idx on orders is missing"
+            ]
+        );
+        assert_eq!(
+            fixes(&d),
+            "CREATE INDEX orders_user_id_idx ON orders (user_id);\nALTER TABLE orders DROP COLUMN status;"
+        );
+    }
+
+    #[test]
+    fn type_nullability_and_default_differences() {
+        let before = replay("CREATE TABLE t (a integer NOT NULL, b text DEFAULT 'x'::text);");
+        let after = replay("CREATE TABLE t (a bigint, b text DEFAULT 'x');");
+        let msgs: Vec<String> = diff(&before, &after).into_iter().map(|d| d.message).collect();
+        assert_eq!(
+            msgs,
+            vec!["t.a has type bigint (was integer)", "t.a is nullable (was NOT NULL)"]
+        );
+    }
+
+    #[test]
+    fn quoted_identifiers_stay_quoted_in_fixes() {
+        assert_eq!(ident("Users"), "\"Users\"");
+        assert_eq!(ident("user_id"), "user_id");
+        assert_eq!(ident("1x"), "\"1x\"");
+    }
+}

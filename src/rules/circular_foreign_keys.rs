@@ -1,0 +1,117 @@
+//! circular-foreign-keys: foreign keys that make tables reference each other in a cycle.
+
+use super::foreign_keys::declared;
+use super::new_columns::judged;
+use super::{EndContext, Emitter};
+use crate::catalog::Catalog;
+use crate::ops::ObjName;
+use petgraph::algo::{astar, tarjan_scc};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{BTreeMap, HashSet};
+
+pub struct Rule;
+
+/// The foreign-key graph: an edge from each referencing table to the table it references.
+/// Self-references are left out: a table referencing itself is a tree, not a cycle.
+struct FkGraph {
+    graph: DiGraph<ObjName, ()>,
+    nodes: BTreeMap<ObjName, NodeIndex>,
+}
+
+impl FkGraph {
+    fn build(catalog: &Catalog) -> FkGraph {
+        let mut g = FkGraph {
+            graph: DiGraph::new(),
+            nodes: BTreeMap::new(),
+        };
+        for t in catalog.tables.values() {
+            for (_, fk) in t.foreign_keys() {
+                if fk.ref_table != t.name {
+                    let a = g.node(&t.name);
+                    let b = g.node(&fk.ref_table);
+                    g.graph.update_edge(a, b, ());
+                }
+            }
+        }
+        g
+    }
+
+    fn node(&mut self, name: &ObjName) -> NodeIndex {
+        if let Some(n) = self.nodes.get(name) {
+            return *n;
+        }
+        let n = self.graph.add_node(name.clone());
+        self.nodes.insert(name.clone(), n);
+        n
+    }
+
+    /// The cycle closed by the edge `from → to`, as table names from `from` back to `from`.
+    fn cycle_through(&self, from: &ObjName, to: &ObjName) -> Option<Vec<ObjName>> {
+        let (&a, &b) = (self.nodes.get(from)?, self.nodes.get(to)?);
+        self.graph.find_edge(a, b)?;
+        let (_, path) = astar(&self.graph, b, |n| n == a, |_| 1u32, |_| 0u32)?;
+        let mut names = vec![from.clone()];
+        names.extend(path.into_iter().map(|n| self.graph[n].clone()));
+        Some(names)
+    }
+}
+
+impl super::Rule for Rule {
+    fn meta_yaml(&self) -> &'static str {
+        include_str!("../../rules/circular-foreign-keys.yaml")
+    }
+
+    fn check_end(&self, cx: &EndContext, out: &mut Emitter) {
+        if !judged(cx.direction) {
+            return;
+        }
+        let fks = declared(cx.statements);
+        if fks.is_empty() {
+            return;
+        }
+        let g = FkGraph::build(cx.catalog);
+        let mut component = BTreeMap::new();
+        for (i, scc) in tarjan_scc(&g.graph).into_iter().enumerate() {
+            for n in scc {
+                component.insert(n, i);
+            }
+        }
+        // Report each cycle once, at the last statement of the script that added an edge of
+        // it: that statement closes the cycle.
+        let mut reported = HashSet::new();
+        for fk in fks.iter().rev() {
+            if fk.table == fk.ref_table {
+                continue;
+            }
+            let Some(names) = g.cycle_through(&fk.table, &fk.ref_table) else {
+                continue;
+            };
+            let Some(comp) = g.nodes.get(&fk.table).and_then(|n| component.get(n)) else {
+                continue;
+            };
+            if !reported.insert(*comp) {
+                continue;
+            }
+            let cycle = names
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" → ");
+            out.emit(
+                fk.span.clone(),
+                None,
+                format!("foreign keys form a cycle: {cycle}"),
+                Some(format!(
+                    "the foreign key from {} to {} closes the cycle",
+                    fk.table, fk.ref_table
+                )),
+                Some(
+                    "break the cycle: drop one of the foreign keys, or make it DEFERRABLE \
+                     INITIALLY DEFERRED on a nullable column so rows can be inserted in one \
+                     transaction"
+                        .into(),
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! dependent-objects: dropping or retyping a column that indexes, constraints, foreign keys
+//! or views depend on. The dependents come from [`crate::graph::column_dependents`].
+
+use super::support::join_words;
+use super::{Emitter, OpContext};
+use crate::graph::{Dependent, column_dependents};
+use crate::ops::Op;
+
+pub struct Rule;
+
+fn names(deps: &[&Dependent]) -> String {
+    join_words(&deps.iter().map(|d| d.what.clone()).collect::<Vec<_>>())
+}
+
+impl super::Rule for Rule {
+    fn meta_yaml(&self) -> &'static str {
+        include_str!("../../rules/dependent-objects.yaml")
+    }
+
+    fn check_op(&self, cx: &OpContext, out: &mut Emitter) {
+        // Both directions: a down script that drops a column a view still reads fails just
+        // like an up script does, in the middle of a rollback.
+        let (table, column, drop, cascade) = match cx.op {
+            Op::DropColumn {
+                table,
+                column,
+                cascade,
+                ..
+            } => (table, column, true, *cascade),
+            Op::AlterColumnType { table, column, .. } => (table, column, false, false),
+            _ => return,
+        };
+        if !cx.is_existing(table) || cx.catalog.column(table, column).is_none() {
+            return;
+        }
+        let deps = column_dependents(cx.catalog, table, column);
+        if deps.is_empty() {
+            return;
+        }
+        let blocking: Vec<&Dependent> = deps.iter().filter(|d| d.blocks_drop).collect();
+        let silent: Vec<&Dependent> = deps.iter().filter(|d| !d.blocks_drop).collect();
+        let views_only_possible = blocking.iter().all(|d| !d.certain);
+        let (message, label, help) = if drop {
+            let mut parts = Vec::new();
+            if !silent.is_empty() {
+                parts.push(format!("silently drops {}", names(&silent)));
+            }
+            if !blocking.is_empty() {
+                if cascade {
+                    parts.push(format!("CASCADE also drops {}", names(&blocking)));
+                } else if views_only_possible {
+                    parts.push(format!(
+                        "fails if {} use{} the column",
+                        names(&blocking),
+                        if blocking.len() == 1 { "s" } else { "" }
+                    ));
+                } else {
+                    parts.push(format!("fails: {} depend{} on it", names(&blocking), if blocking.len() == 1 { "s" } else { "" }));
+                }
+            }
+            (
+                format!("dropping {table}.{column} {}", parts.join("; ")),
+                format!("{} object(s) depend on {table}.{column}", deps.len()),
+                "drop or change the dependents first, explicitly and in the right order (views \
+                 and foreign keys of other tables, then indexes with DROP INDEX CONCURRENTLY), so \
+                 the migration says what it removes and a down script can re-create them",
+            )
+        } else {
+            let mut parts = Vec::new();
+            let indexes: Vec<&Dependent> = silent
+                .iter()
+                .copied()
+                .filter(|d| d.what.starts_with("index") || d.what.starts_with("primary") || d.what.starts_with("unique"))
+                .collect();
+            let others: Vec<&Dependent> = silent
+                .iter()
+                .copied()
+                .filter(|d| !indexes.contains(d))
+                .collect();
+            if !indexes.is_empty() {
+                parts.push(format!("rebuilds {}", names(&indexes)));
+            }
+            if !others.is_empty() {
+                parts.push(format!("re-checks {}", names(&others)));
+            }
+            let fks: Vec<&Dependent> = blocking.iter().copied().filter(|d| d.certain).collect();
+            let views: Vec<&Dependent> = blocking.iter().copied().filter(|d| !d.certain).collect();
+            if !fks.is_empty() {
+                parts.push(format!(
+                    "needs {} to keep a compatible type (they are re-checked)",
+                    names(&fks)
+                ));
+            }
+            if !views.is_empty() {
+                parts.push(format!(
+                    "fails if {} use{} the column (PostgreSQL cannot change the type of a column a view uses)",
+                    names(&views),
+                    if views.len() == 1 { "s" } else { "" }
+                ));
+            }
+            (
+                format!("changing the type of {table}.{column} {}", parts.join("; ")),
+                format!("{} object(s) depend on {table}.{column}", deps.len()),
+                "drop the dependent views before the change and re-create them after it, change \
+                 referencing foreign-key columns in the same migration, and expect index \
+                 rebuilds to hold the lock for their whole duration",
+            )
+        };
+        out.emit(cx.span.clone(), Some(table), message, Some(label), Some(help.into()));
+    }
+}

@@ -1,0 +1,68 @@
+//! missing-lock-timeout: a lock that blocks reads or writes (SHARE or stronger) requested
+//! on an existing table while no lock_timeout is in effect.
+
+use super::support::{join_words, statement_kind};
+use super::{Emitter, StatementContext};
+use crate::locks::LockMode;
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta_yaml(&self) -> &'static str {
+        include_str!("../../rules/missing-lock-timeout.yaml")
+    }
+
+    fn check_statement(&self, cx: &StatementContext, out: &mut Emitter) {
+        if cx.settings.assume_lock_timeout || cx.tx.has_lock_timeout() {
+            return;
+        }
+        // Lock facts already leave out tables created in this migration.
+        let blocking: Vec<_> = cx
+            .locks
+            .iter()
+            .filter(|f| f.mode >= LockMode::Share)
+            .collect();
+        let Some(strongest) = blocking.iter().max_by_key(|f| f.mode) else {
+            return;
+        };
+        let mode = strongest.mode;
+        let tables: Vec<String> = blocking
+            .iter()
+            .filter(|f| f.mode == mode)
+            .map(|f| cx.describe(&f.table))
+            .collect();
+        let others: Vec<String> = blocking
+            .iter()
+            .filter(|f| f.mode != mode)
+            .map(|f| format!("{} on {}", f.mode, cx.describe(&f.table)))
+            .collect();
+        let mut message = format!(
+            "{} requests {mode} on {} with no lock_timeout",
+            statement_kind(cx.text()),
+            join_words(&tables)
+        );
+        if !others.is_empty() {
+            message.push_str(&format!(" (and {})", join_words(&others)));
+        }
+        out.emit(
+            cx.span.clone(),
+            Some(&strongest.table),
+            message,
+            Some(format!(
+                "while {mode} waits behind running queries on {t}, {} on {t} queues behind it",
+                if mode.blocks_reads() {
+                    "every later query, reads included,"
+                } else {
+                    "every later INSERT, UPDATE and DELETE"
+                },
+                t = strongest.table,
+            )),
+            Some(
+                "SET lock_timeout = '2s' before the statement (and retry the migration when it \
+                 times out); if your migration runner sets one itself, set \
+                 assume_lock_timeout: true in lockstep.yaml"
+                    .into(),
+            ),
+        );
+    }
+}
