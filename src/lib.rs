@@ -19,3 +19,5 @@ pub mod cli;
 pub mod plan;
 pub mod live;
 pub mod rollback;
+pub mod graph;
+pub mod lockfile;

@@ -557,13 +557,8 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
                 // Computes the new contents and diffs them against every existing row.
                 a.lock(name, Exclusive, false, true);
             } else {
-                // Fills new files from the query; the old contents are not read.
-                a.facts.push(LockFact {
-                    table: name.clone(),
-                    mode: AccessExclusive,
-                    rewrite: true,
-                    scan: false,
-                });
+                // Fills new files from the query and rebuilds the view's indexes.
+                a.lock(name, AccessExclusive, true, true);
             }
             if let Some(view) = catalog.views.get(name) {
                 for t in &view.depends_on {

@@ -52,6 +52,25 @@ pub fn run(args: &LintArgs, quiet: bool, verbose: bool) -> ExitCode {
     }
 }
 
+/// Loads the configuration: `--config`, else `lockstep.yaml` found upward from the working
+/// directory, else upward from the first linted path (a folder can carry its own).
+pub fn load_config_for(explicit: Option<&Path>, paths: &[PathBuf]) -> miette::Result<Config> {
+    if explicit.is_none() {
+        let from_cwd = std::env::current_dir().ok().and_then(|d| Config::discover(&d));
+        if from_cwd.is_none() {
+            let start = paths
+                .iter()
+                .find(|p| p.as_os_str() != "-")
+                .map(|p| if p.is_dir() { p.clone() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() })
+                .and_then(|p| std::fs::canonicalize(p).ok());
+            if let Some(found) = start.and_then(|d| Config::discover(&d)) {
+                return Config::load(&found).map_err(|e| miette::Report::new(*e));
+            }
+        }
+    }
+    load_config(explicit)
+}
+
 /// Loads the configuration: `--config`, else `lockstep.yaml` found upward from the cwd.
 pub fn load_config(explicit: Option<&Path>) -> miette::Result<Config> {
     let path = match explicit {
@@ -72,7 +91,7 @@ pub fn load_config(explicit: Option<&Path>) -> miette::Result<Config> {
 }
 
 fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<ExitCode> {
-    let config = load_config(args.config.as_deref())?;
+    let config = load_config_for(args.config.as_deref(), &args.paths)?;
     let mut settings = Settings::default();
     config.apply(&mut settings);
     if let Some(v) = args.pg_version {
@@ -135,7 +154,9 @@ fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Exit
                     .is_some_and(|d| changed.contains(&canonical(&d.path)))
         }
     };
-    let analysis = analyze(&migrations, &settings, &lint);
+    let mut analysis = analyze(&migrations, &settings, &lint);
+    // History integrity against lockstep.lock, when the folder has one.
+    super::lock::check_for_lint(&mut analysis, &migrations, &args.paths, &config, args.since.as_deref(), &settings)?;
     let cx = ReportContext {
         analysis: &analysis,
         settings: &settings,

@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 mod backfill;
 mod dry_run;
+mod graph;
+mod lock;
 mod lint;
+mod plan;
 mod rules;
 
 /// Exit code for findings at or above `--fail-on`.
@@ -45,8 +48,18 @@ pub enum Command {
     /// drift; `--trace` runs them in a rolled-back transaction, `--scratch` on a throwaway cluster.
     #[command(after_help = "Examples:\n  lockstep dry-run db/migrations --database-url postgres://app@db.internal/shop\n  DATABASE_URL=postgres://app@db/shop lockstep dry-run --format json\n  lockstep dry-run db/migrations --database-url postgres://app@db/shop --trace\n  lockstep dry-run db/migrations --scratch")]
     DryRun(dry_run::DryRunArgs),
+    /// Rewrite an unsafe migration into expand → backfill → contract steps with deploy points.
+    #[command(after_help = "Examples:\n  lockstep plan db/migrations\n  lockstep plan db/migrations --migration 20240302101500 --format yaml > plan.yaml\n  lockstep plan db/migrations --write db/migrations\n  lockstep plan db/migrations --diff\n  lockstep plan db/migrations --graph mermaid")]
+    Plan(plan::PlanArgs),
     /// Run batched, resumable backfills from a plan.
     Backfill(backfill::BackfillArgs),
+    /// Draw the replayed schema: tables, key columns, indexes, views and their dependencies.
+    #[command(after_help = "Examples:\n  lockstep graph db/migrations --format mermaid\n  lockstep graph db/migrations --at 20240302101500 --format dot | dot -Tsvg > schema.svg\n  lockstep graph migrations --format json")]
+    Graph(graph::GraphArgs),
+    /// Record checksums of the existing migrations in lockstep.lock, so `lint` reports edits,
+    /// removals, renames and out-of-order additions.
+    #[command(after_help = "Examples:\n  lockstep lock db/migrations\n  lockstep lock   # the folder from lockstep.yaml; writes lockstep.lock beside it")]
+    Lock(lock::LockArgs),
     /// List every rule: id, default severity, category, title.
     #[command(after_help = "Example:\n  lockstep rules")]
     Rules,
@@ -82,7 +95,10 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Lint(args) => lint::run(&args, cli.quiet, cli.verbose),
         Command::DryRun(args) => dry_run::run(&args, cli.quiet, cli.verbose),
+        Command::Plan(args) => plan::run(&args),
         Command::Backfill(args) => backfill::run(&args, cli.quiet),
+        Command::Graph(args) => graph::run(&args),
+        Command::Lock(args) => lock::run(&args, cli.quiet),
         Command::Rules => rules::list(),
         Command::Explain { rule } => rules::explain(&rule),
     }

@@ -137,7 +137,9 @@ impl Cluster {
             }
             // The temp dir is mode 0700 and owned by root: hand it to the server's user.
             run_checked(
-                Command::new("chown").arg(format!("{SERVER_OS_USER}:")).arg(&root_path),
+                Command::new("chown")
+                    .arg(format!("{SERVER_OS_USER}:"))
+                    .arg(&root_path),
                 None,
             )?;
             Some(SERVER_OS_USER.to_string())
@@ -194,6 +196,8 @@ impl Cluster {
         // Deterministic sessions: results must not depend on the host's zone or language.
         conf.push_str("timezone = 'UTC'\nlc_messages = 'C'\n");
         conf.push_str("max_connections = 40\n");
+        // Background vacuums would take locks and change statistics behind the caller's back.
+        conf.push_str("autovacuum = off\n");
         let conf_path = self.data_dir.join("postgresql.conf");
         let mut existing = std::fs::read_to_string(&conf_path)
             .map_err(io_err(format!("reading {}", conf_path.display())))?;
@@ -338,12 +342,10 @@ rm -rf "$root"
 
     fn create_database_sql(&self, name: &str, sql: &str) -> Result<(), PgError> {
         let mut client = self.connect("postgres")?;
-        client
-            .batch_execute(sql)
-            .map_err(|source| PgError::Query {
-                what: format!("creating database `{name}`"),
-                source,
-            })
+        client.batch_execute(sql).map_err(|source| PgError::Query {
+            what: format!("creating database `{name}`"),
+            source,
+        })
     }
 
     /// Stops the server now (`pg_ctl stop -m immediate`). Also done on drop.
@@ -570,7 +572,10 @@ mod tests {
             parse_major_version("postgres (PostgreSQL) 15.8 (Debian 15.8-1.pgdg120+1)\n"),
             Some(15)
         );
-        assert_eq!(parse_major_version("postgres (PostgreSQL) 17beta1"), Some(17));
+        assert_eq!(
+            parse_major_version("postgres (PostgreSQL) 17beta1"),
+            Some(17)
+        );
         assert_eq!(parse_major_version("postgres (PostgreSQL) 9.6.24"), Some(9));
         assert_eq!(parse_major_version("garbage"), None);
     }
@@ -590,6 +595,72 @@ mod tests {
         assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
     }
 
+    /// Run by `killed_owner_does_not_leak_the_server` in a child process: starts a cluster,
+    /// prints where it lives, then waits to be killed.
+    #[test]
+    #[ignore = "helper process for killed_owner_does_not_leak_the_server"]
+    fn cluster_child_process() {
+        if std::env::var_os("LOCKSTEP_PG_CHILD").is_none() {
+            return;
+        }
+        let cluster = Cluster::shared().expect("start cluster");
+        let pid = std::fs::read_to_string(cluster.data_dir.join("postmaster.pid"))
+            .expect("postmaster.pid");
+        println!(
+            "CLUSTER {} {}",
+            cluster.socket_dir().display(),
+            pid.lines().next().unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_secs(120));
+    }
+
+    #[test]
+    fn killed_owner_does_not_leak_the_server() {
+        use std::io::BufRead;
+        if find_bin_dir().is_err() {
+            eprintln!("skipped: no PostgreSQL binaries on this machine");
+            return;
+        }
+        let exe = std::env::current_exe().expect("current test binary");
+        let mut child = Command::new(exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "pg::tests::cluster_child_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("LOCKSTEP_PG_CHILD", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn child test process");
+        let stdout = child.stdout.take().expect("child stdout");
+        let line = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("CLUSTER "))
+            .expect("child reported its cluster");
+        let mut parts = line.split_whitespace().skip(1);
+        let dir = PathBuf::from(parts.next().expect("dir"));
+        let postmaster = parts.next().expect("pid").to_string();
+        let alive = |pid: &str| Path::new("/proc").join(pid).exists();
+        assert!(dir.exists() && alive(&postmaster));
+
+        // SIGKILL: no destructor, no panic handler runs in the child.
+        child.kill().expect("kill child");
+        child.wait().expect("reap child");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while (dir.exists() || alive(&postmaster)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(
+            !alive(&postmaster),
+            "postmaster {postmaster} outlived its owner"
+        );
+        assert!(!dir.exists(), "{} was left behind", dir.display());
+    }
+
     #[test]
     fn starts_connects_and_cleans_up() {
         let cluster = match Cluster::start() {
@@ -604,7 +675,10 @@ mod tests {
         cluster.create_database("it").expect("create database");
         let mut client = cluster.connect("it").expect("connect");
         let row = client
-            .query_one("SELECT current_database(), current_setting('TimeZone')", &[])
+            .query_one(
+                "SELECT current_database(), current_setting('TimeZone')",
+                &[],
+            )
             .expect("query");
         assert_eq!(row.get::<_, String>(0), "it");
         assert_eq!(row.get::<_, String>(1), "UTC");
@@ -614,6 +688,10 @@ mod tests {
         let root = cluster.socket_dir().to_path_buf();
         assert!(root.join(format!(".s.PGSQL.{}", cluster.port())).exists());
         drop(cluster);
-        assert!(!root.exists(), "cluster directory {} left behind", root.display());
+        assert!(
+            !root.exists(),
+            "cluster directory {} left behind",
+            root.display()
+        );
     }
 }

@@ -53,7 +53,7 @@ pub fn render(plan: &Plan, plan_file: &str) -> String {
     let mut current: Option<Phase> = None;
     for step in &plan.steps {
         if step.kind == StepKind::Deploy {
-            let _ = writeln!(out, "## Deploy — {}\n", step.title);
+            let _ = writeln!(out, "## Deploy (step {}) — {}\n", step.id, step.title);
             current = None;
             continue;
         }
@@ -113,7 +113,9 @@ fn render_step(out: &mut String, step: &Step, plan_file: &str) {
             "   run: `psql -f <step {} file>` or `lockstep backfill run {plan_file} --step {}`",
             step.id, step.id
         );
-        let _ = writeln!(out, "   ```sql\n   {}\n   ```", b.dml.replace('\n', "\n   "));
+        let _ = writeln!(out, "   ```sql\n   {}\n   ```", b.dml
+                .replace(super::backfill::IN_BATCH_MARKER, "IN (the current batch)")
+                .replace('\n', "\n   "));
     } else if !step.statements.is_empty() {
         let body = step
             .statements

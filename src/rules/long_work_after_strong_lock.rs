@@ -2,9 +2,9 @@
 //! existing table, a later statement rewrites, scans or backfills — and the lock is held
 //! until commit, so the table stays blocked for all of it.
 
-use super::support::{join_words, line_of, long_work, statement_kind};
+use super::support::{describe_work, join_words, line_of, long_work, statement_kind};
 use super::{Emitter, StatementContext};
-use crate::ops::ObjName;
+use crate::ops::{ObjName, Op};
 
 pub struct Rule;
 
@@ -15,6 +15,16 @@ impl super::Rule for Rule {
 
     fn check_statement(&self, cx: &StatementContext, out: &mut Emitter) {
         if !cx.tx.in_transaction || cx.tx.strong_locks.is_empty() {
+            return;
+        }
+        // VALIDATE of a constraint added NOT VALID in this transaction is
+        // validate-in-same-transaction-as-add's fact, not repeated here.
+        let validates_own_add = !cx.statement.ops.is_empty()
+            && cx.statement.ops.iter().all(|op| {
+                matches!(op, Op::ValidateConstraint { table, name }
+                    if cx.tx.not_valid_added.iter().any(|a| &a.table == table && &a.name == name))
+            });
+        if validates_own_add {
             return;
         }
         let work = long_work(cx);
@@ -34,10 +44,6 @@ impl super::Rule for Rule {
             .first()
             .map(|(_, span)| line_of(cx.source, span.start))
             .unwrap_or(1);
-        let what: Vec<String> = work
-            .iter()
-            .map(|w| format!("{} {}", w.verb, cx.describe(&w.table)))
-            .collect();
         out.emit(
             cx.span.clone(),
             Some(&first.table),
@@ -46,7 +52,7 @@ impl super::Rule for Rule {
                  still held: it {}",
                 statement_kind(cx.text()),
                 join_words(&held_names),
-                join_words(&what)
+                describe_work(cx, &work)
             ),
             Some(format!(
                 "locks are held until commit: every query on {}, reads included, waits for this \

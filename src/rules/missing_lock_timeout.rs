@@ -49,11 +49,12 @@ impl super::Rule for Rule {
             Some(&strongest.table),
             message,
             Some(format!(
-                "while {mode} waits behind running queries on {t}, {} on {t} queues behind it",
+                "while {mode} waits behind running queries on {t}, every later {} on {t} \
+                 queues behind it",
                 if mode.blocks_reads() {
-                    "every later query, reads included,"
+                    "query (reads included)"
                 } else {
-                    "every later INSERT, UPDATE and DELETE"
+                    "INSERT, UPDATE and DELETE"
                 },
                 t = strongest.table,
             )),

@@ -2,7 +2,7 @@
 //! under a write-blocking lock, a non-concurrent index build, a backfill) on an existing table
 //! with no statement_timeout in effect.
 
-use super::support::{join_words, long_work, statement_kind};
+use super::support::{describe_work, long_work, statement_kind};
 use super::{Emitter, StatementContext};
 
 pub struct Rule;
@@ -23,17 +23,13 @@ impl super::Rule for Rule {
         let Some(first) = work.first() else {
             return;
         };
-        let what: Vec<String> = work
-            .iter()
-            .map(|w| format!("{} {}", w.verb, cx.describe(&w.table)))
-            .collect();
         out.emit(
             cx.span.clone(),
             Some(&first.table),
             format!(
                 "{} {} with no statement_timeout",
                 statement_kind(cx.text()),
-                join_words(&what)
+                describe_work(cx, &work)
             ),
             Some(
                 "nothing bounds how long it blocks others if it runs longer than expected".into(),

@@ -71,6 +71,17 @@ mod rename_column;
 mod rename_table;
 mod type_family;
 mod unused_ignore;
+// Rollback, history and dependency rules (findings of the first two groups come from
+// crate::rollback and crate::lockfile).
+mod dependent_objects;
+mod down_does_not_restore;
+mod drop_referenced_table;
+mod edited_migration;
+mod empty_down;
+mod irreversible_change;
+mod missing_down;
+mod out_of_order_migration;
+mod removed_migration;
 
 /// Every rule, in the order `lockstep rules` lists them.
 pub fn registry() -> &'static [&'static dyn Rule] {
@@ -129,7 +140,19 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &char_n::Rule,
         &missing_primary_key::Rule,
         &identifier_too_long::Rule,
-        &unused_ignore::Rule]
+        &unused_ignore::Rule,
+        // dependencies
+        &dependent_objects::Rule,
+        &drop_referenced_table::Rule,
+        // rollback
+        &missing_down::Rule,
+        &empty_down::Rule,
+        &down_does_not_restore::Rule,
+        &irreversible_change::Rule,
+        // history (lockstep.lock)
+        &edited_migration::Rule,
+        &removed_migration::Rule,
+        &out_of_order_migration::Rule]
 }
 
 /// A rule's documentation, from `rules/<id>.yaml`.

@@ -41,8 +41,13 @@ impl super::Rule for Rule {
         };
         let message = match (table, table_known) {
             (Some(t), true) => format!(
-                "REINDEX {subject} blocks writes to {} while its indexes are rebuilt",
-                cx.describe(t)
+                "REINDEX {subject} blocks writes to {} while {} rebuilt",
+                cx.describe(t),
+                if kind == "INDEX" {
+                    "the index is"
+                } else {
+                    "its indexes are"
+                }
             ),
             (Some(_), false) => {
                 format!("REINDEX {subject} blocks writes to its table while it is rebuilt")

@@ -80,10 +80,17 @@ pub(super) struct LongWork {
 /// selective WHERE, INSERT … SELECT). One entry per table, the heaviest verb kept.
 pub(super) fn long_work(cx: &StatementContext) -> Vec<LongWork> {
     let mut out: Vec<LongWork> = Vec::new();
+    // The verb that says most about the duration wins: a rewrite, then a data change,
+    // then a plain scan.
+    let weight = |verb: &str| match verb {
+        "rewrites" => 3,
+        "scans" => 1,
+        _ => 2,
+    };
     let mut push = |table: &ObjName, verb: &'static str, blocks: bool| {
         if let Some(w) = out.iter_mut().find(|w| &w.table == table) {
             w.blocks_others |= blocks;
-            if verb == "rewrites" {
+            if weight(verb) > weight(w.verb) {
                 w.verb = verb;
             }
         } else {
@@ -124,6 +131,28 @@ pub(super) fn long_work(cx: &StatementContext) -> Vec<LongWork> {
         }
     }
     out
+}
+
+/// "rewrites "a" (…) and scans "b" (…) and "c" (…)": the work grouped by verb.
+pub(super) fn describe_work(cx: &StatementContext, work: &[LongWork]) -> String {
+    let mut verbs: Vec<&'static str> = Vec::new();
+    for w in work {
+        if !verbs.contains(&w.verb) {
+            verbs.push(w.verb);
+        }
+    }
+    let parts: Vec<String> = verbs
+        .iter()
+        .map(|v| {
+            let tables: Vec<String> = work
+                .iter()
+                .filter(|w| w.verb == *v)
+                .map(|w| cx.describe(&w.table))
+                .collect();
+            format!("{v} {}", join_words(&tables))
+        })
+        .collect();
+    join_words(&parts)
 }
 
 /// The statement changes the schema of an existing table (it takes a lock on one, and is

@@ -1,0 +1,180 @@
+//! `lockstep plan`: rewrite an unsafe migration into expand → backfill → contract steps.
+
+use super::{EXIT_ERROR, print_error};
+use crate::analyze::inline_migration;
+use crate::plan::{self, PlanOptions, backfill::BackfillTuning, diff, graph, render_md, write};
+use crate::source::{self, Layout};
+use clap::{Args, ValueEnum};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Output format of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Markdown for people (a pull request description).
+    Md,
+    /// YAML for machines (`lockstep backfill run` reads it).
+    Yaml,
+}
+
+/// Step graph format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Migration folder (or a single .sql file; `-` reads SQL from stdin).
+    pub path: PathBuf,
+    /// The migration to plan, by id or version (default: the last one).
+    #[arg(long, value_name = "ID")]
+    pub migration: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: PlanFormat,
+    /// Write the steps as new migration files in the folder's layout into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
+    /// Print a unified diff between the original migration and the plan's SQL.
+    #[arg(long)]
+    pub diff: bool,
+    /// Print the step graph instead of the plan.
+    #[arg(long, value_enum)]
+    pub graph: Option<GraphFormat>,
+    /// The migration framework's folder layout (default: detect it).
+    #[arg(long, value_enum)]
+    pub layout: Option<Layout>,
+    /// PostgreSQL major version the migrations run on (11-17).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(11..=17))]
+    pub pg_version: Option<u32>,
+    /// Configuration file (default: lockstep.yaml in this directory or a parent).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// lock_timeout for steps that take strong locks, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub lock_timeout: u64,
+}
+
+/// Runs `lockstep plan`.
+pub fn run(args: &PlanArgs) -> ExitCode {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
+    let config = super::lint::load_config(args.config.as_deref())?;
+    let mut options = PlanOptions::default();
+    config.apply(&mut options.settings);
+    if let Some(v) = args.pg_version {
+        options.settings.pg_version = v;
+    }
+    options.lock_timeout_ms = args.lock_timeout;
+    options.backfill = tuning_from_config(&config);
+
+    let (layout, migrations) = if args.path == Path::new("-") {
+        let mut sql = String::new();
+        std::io::stdin()
+            .read_to_string(&mut sql)
+            .map_err(|e| miette::miette!("stdin: cannot read: {e}"))?;
+        (Layout::Plain, vec![inline_migration(0, "stdin", &sql, true)])
+    } else {
+        let exclude = config.file.exclude.clone().unwrap_or_default();
+        let loaded = source::load(
+            std::slice::from_ref(&args.path),
+            args.layout.or(config.layout),
+            &exclude,
+        )
+        .map_err(|e| miette::miette!("{e}"))?;
+        (loaded.layout, loaded.migrations)
+    };
+    let target = match &args.migration {
+        None => migrations.len().saturating_sub(1),
+        Some(id) => migrations
+            .iter()
+            .position(|m| &m.id == id || &m.version == id || &m.name == id)
+            .ok_or_else(|| {
+                miette::miette!(
+                    help = format!(
+                        "the folder has: {}",
+                        migrations
+                            .iter()
+                            .rev()
+                            .take(5)
+                            .map(|m| m.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    "no migration {id:?} in {}",
+                    args.path.display()
+                )
+            })?,
+    };
+    let plan = plan::plan_migration(&migrations, target, Some(layout), &options)
+        .map_err(|e| miette::miette!("{e}"))?;
+
+    if let Some(g) = args.graph {
+        print!(
+            "{}",
+            match g {
+                GraphFormat::Dot => graph::to_dot(&plan),
+                GraphFormat::Mermaid => graph::to_mermaid(&plan),
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.diff {
+        let m = &migrations[target];
+        print!("{}", diff::unified(m.up.text(), &plan, &m.up.path.display().to_string()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(dir) = &args.write {
+        let versions: Vec<String> = migrations.iter().map(|m| m.version.clone()).collect();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let files = write::files(&plan, layout, &versions, now);
+        let written = write::write_files(dir, &files).map_err(|e| miette::miette!("{e}"))?;
+        for p in &written {
+            eprintln!("wrote {}", p.display());
+        }
+        eprintln!(
+            "note: these files replace migration {}; remove it (or keep it unapplied) before running them",
+            plan.migration
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    match args.format {
+        PlanFormat::Md => print!("{}", render_md::render(&plan, "plan.yaml")),
+        PlanFormat::Yaml => print!("{}", plan.to_yaml().map_err(|e| miette::miette!("{e}"))?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Backfill pacing from `backfill:` in lockstep.yaml over the built-in defaults.
+fn tuning_from_config(config: &crate::config::Config) -> BackfillTuning {
+    let mut t = BackfillTuning::default();
+    if let Some(b) = &config.file.backfill {
+        if let Some(n) = b.batch_size {
+            t.batch_size = n.max(1);
+        }
+        if let Some(d) = &b.target_batch_time {
+            t.target_batch_time_ms = d.0.as_millis() as u64;
+        }
+        if let Some(d) = &b.sleep {
+            t.sleep_ms = d.0.as_millis() as u64;
+        }
+        if let Some(d) = &b.max_replica_lag {
+            t.max_replica_lag_ms = d.0.as_millis() as u64;
+        }
+    }
+    t
+}
