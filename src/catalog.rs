@@ -7,7 +7,6 @@
 
 use crate::ops::{ColumnDef, ConstraintKind, Expr, Generated, ObjName, Op, SqlType};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Column {
@@ -95,13 +94,47 @@ pub struct View {
     pub depends_on: Vec<ObjName>,
 }
 
+/// A persistent ordered map: cloning is O(1) and shares structure, so the analyser can keep
+/// the schema before every statement (and before/after every migration) without copying it.
+pub type Map<K, V> = imbl::OrdMap<K, V>;
+
 /// The replayed schema.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Catalog {
-    pub tables: BTreeMap<ObjName, Table>,
-    pub indexes: BTreeMap<ObjName, Index>,
-    pub views: BTreeMap<ObjName, View>,
-    pub enums: BTreeMap<ObjName, Vec<String>>,
+    pub tables: Map<ObjName, Table>,
+    pub indexes: Map<ObjName, Index>,
+    pub views: Map<ObjName, View>,
+    pub enums: Map<ObjName, Vec<String>>,
+}
+
+/// `retain` for persistent maps (which lack one): removes the entries `keep` rejects.
+fn retain_map<K: Ord + Clone, V: Clone>(map: &mut Map<K, V>, keep: impl Fn(&K, &V) -> bool) {
+    let doomed: Vec<K> = map
+        .iter()
+        .filter(|(k, v)| !keep(k, v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in doomed {
+        map.remove(&k);
+    }
+}
+
+/// Applies `f` to every value for which `touch` is true (cloning only those nodes).
+fn update_map<K: Ord + Clone, V: Clone>(
+    map: &mut Map<K, V>,
+    touch: impl Fn(&V) -> bool,
+    f: impl Fn(&mut V),
+) {
+    let keys: Vec<K> = map
+        .iter()
+        .filter(|(_, v)| touch(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in keys {
+        if let Some(v) = map.get_mut(&k) {
+            f(v);
+        }
+    }
 }
 
 impl Catalog {
@@ -182,26 +215,30 @@ impl Catalog {
             }
             Op::DropTable { table, .. } => {
                 self.tables.remove(table);
-                self.indexes.retain(|_, i| &i.table != table);
+                retain_map(&mut self.indexes, |_, i| &i.table != table);
             }
             Op::RenameTable { table, new_name } => {
                 if let Some(mut t) = self.tables.remove(table) {
                     let new = ObjName::new(table.schema.clone(), new_name.clone());
                     t.name = new.clone();
-                    for i in self.indexes.values_mut() {
-                        if &i.table == table {
-                            i.table = new.clone();
-                        }
-                    }
-                    for other in self.tables.values_mut() {
-                        for c in other.constraints.iter_mut() {
-                            if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
-                                if &fk.ref_table == table {
-                                    fk.ref_table = new.clone();
+                    update_map(
+                        &mut self.indexes,
+                        |i| &i.table == table,
+                        |i| i.table = new.clone(),
+                    );
+                    update_map(
+                        &mut self.tables,
+                        |t| t.foreign_keys().any(|(_, fk)| &fk.ref_table == table),
+                        |other| {
+                            for c in other.constraints.iter_mut() {
+                                if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
+                                    if &fk.ref_table == table {
+                                        fk.ref_table = new.clone();
+                                    }
                                 }
                             }
-                        }
-                    }
+                        },
+                    );
                     // Self-references move with the table.
                     for c in t.constraints.iter_mut() {
                         if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
@@ -217,11 +254,11 @@ impl Catalog {
                 if let Some(mut t) = self.tables.remove(table) {
                     let new = ObjName::new(new_schema.clone(), table.name.clone());
                     t.name = new.clone();
-                    for i in self.indexes.values_mut() {
-                        if &i.table == table {
-                            i.table = new.clone();
-                        }
-                    }
+                    update_map(
+                        &mut self.indexes,
+                        |i| &i.table == table,
+                        |i| i.table = new.clone(),
+                    );
                     self.tables.insert(new, t);
                 }
             }
@@ -242,8 +279,9 @@ impl Catalog {
                         .retain(|c| !constraint_columns(&c.kind).contains(column));
                 }
                 // PostgreSQL drops indexes that use the column.
-                self.indexes
-                    .retain(|_, i| !(&i.table == table && i.columns.contains(column)));
+                retain_map(&mut self.indexes, |_, i| {
+                    !(&i.table == table && i.columns.contains(column))
+                });
             }
             Op::RenameColumn {
                 table,
@@ -258,28 +296,38 @@ impl Catalog {
                         rename_in_constraint(&mut c.kind, column, new_name);
                     }
                 }
-                for i in self.indexes.values_mut() {
-                    if &i.table == table {
+                update_map(
+                    &mut self.indexes,
+                    |i| &i.table == table && i.columns.contains(column),
+                    |i| {
                         for c in i.columns.iter_mut() {
                             if c == column {
                                 *c = new_name.clone();
                             }
                         }
-                    }
-                }
-                for other in self.tables.values_mut() {
-                    for c in other.constraints.iter_mut() {
-                        if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
-                            if &fk.ref_table == table {
-                                for rc in fk.ref_columns.iter_mut() {
-                                    if rc == column {
-                                        *rc = new_name.clone();
+                    },
+                );
+                update_map(
+                    &mut self.tables,
+                    |t| {
+                        t.foreign_keys().any(|(_, fk)| {
+                            &fk.ref_table == table && fk.ref_columns.contains(column)
+                        })
+                    },
+                    |other| {
+                        for c in other.constraints.iter_mut() {
+                            if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
+                                if &fk.ref_table == table {
+                                    for rc in fk.ref_columns.iter_mut() {
+                                        if rc == column {
+                                            *rc = new_name.clone();
+                                        }
                                     }
                                 }
                             }
                         }
-                    }
-                }
+                    },
+                );
             }
             Op::AlterColumnType {
                 table, column, ty, ..
@@ -513,7 +561,7 @@ pub fn default_constraint_name(table: &ObjName, kind: &ConstraintKind) -> String
 fn add_constraint(
     t: &mut Table,
     c: &crate::ops::Constraint,
-    indexes: &mut BTreeMap<ObjName, Index>,
+    indexes: &mut Map<ObjName, Index>,
 ) {
     let name = c
         .name

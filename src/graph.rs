@@ -45,6 +45,8 @@ pub struct Node {
     /// Tables: primary-key columns and the columns used by foreign keys (either side).
     /// Indexes: the indexed columns. Views: empty.
     pub columns: Vec<String>,
+    /// Tables: the primary-key columns (their index is not drawn as a node of its own).
+    pub primary_key: Vec<String>,
     pub mark: Mark,
 }
 
@@ -157,11 +159,25 @@ fn elements(cat: &Catalog) -> Elements {
                 kind: NodeKind::Table,
                 name: name.clone(),
                 columns: order,
+                primary_key: cat
+                    .table(name)
+                    .and_then(Table::primary_key)
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default(),
                 mark: Mark::Unchanged,
             },
         );
     }
     for i in cat.indexes.values() {
+        // A primary key's index is part of the table's drawing.
+        let pk_index = cat.table(&i.table).is_some_and(|t| {
+            t.constraints.iter().any(|c| {
+                c.name == i.name.name && matches!(c.kind, ConstraintKind::PrimaryKey { .. })
+            })
+        });
+        if pk_index {
+            continue;
+        }
         let kind = if i.unique {
             NodeKind::UniqueIndex
         } else {
@@ -173,11 +189,16 @@ fn elements(cat: &Catalog) -> Elements {
                 kind,
                 name: i.name.clone(),
                 columns: i.columns.clone(),
+                primary_key: Vec::new(),
                 mark: Mark::Unchanged,
             },
         );
         edges.insert(
-            ((kind, i.name.clone()), (NodeKind::Table, i.table.clone()), "index".into()),
+            (
+                (kind, i.name.clone()),
+                (NodeKind::Table, i.table.clone()),
+                "index".into(),
+            ),
             EdgeKind::IndexOn,
         );
         nodes
@@ -186,6 +207,7 @@ fn elements(cat: &Catalog) -> Elements {
                 kind: NodeKind::Table,
                 name: i.table.clone(),
                 columns: Vec::new(),
+                primary_key: Vec::new(),
                 mark: Mark::Unchanged,
             });
     }
@@ -197,6 +219,7 @@ fn elements(cat: &Catalog) -> Elements {
                 kind,
                 name: v.name.clone(),
                 columns: Vec::new(),
+                primary_key: Vec::new(),
                 mark: Mark::Unchanged,
             },
         );
@@ -206,6 +229,7 @@ fn elements(cat: &Catalog) -> Elements {
                 kind: dk,
                 name: d.clone(),
                 columns: Vec::new(),
+                primary_key: Vec::new(),
                 mark: Mark::Unchanged,
             });
             edges.insert(
@@ -261,9 +285,9 @@ impl SchemaGraph {
             );
         }
         for (key, kind) in then.edges {
-            if !now.edges.contains_key(&key) {
-                marks.insert(key.clone(), Mark::Dropped);
-                now.edges.insert(key, kind);
+            if let std::collections::btree_map::Entry::Vacant(slot) = now.edges.entry(key.clone()) {
+                slot.insert(kind);
+                marks.insert(key, Mark::Dropped);
             }
         }
         Self::assemble(now, Some(marks))
@@ -306,8 +330,12 @@ impl SchemaGraph {
                 && live
                 && e.source() != e.target()
             {
-                let a = *map.entry(e.source()).or_insert_with(|| fk.add_node(e.source()));
-                let b = *map.entry(e.target()).or_insert_with(|| fk.add_node(e.target()));
+                let a = *map
+                    .entry(e.source())
+                    .or_insert_with(|| fk.add_node(e.source()));
+                let b = *map
+                    .entry(e.target())
+                    .or_insert_with(|| fk.add_node(e.target()));
                 fk.update_edge(a, b, ());
             }
         }
@@ -381,9 +409,13 @@ impl SchemaGraph {
             };
             let mut label = node_title(node);
             if !node.columns.is_empty() {
-                let sep = if node.kind == NodeKind::Table { "\\n" } else { " " };
+                let sep = if node.kind == NodeKind::Table {
+                    "\\n"
+                } else {
+                    " "
+                };
                 let cols = if node.kind == NodeKind::Table {
-                    node.columns.join("\\n")
+                    table_columns(node).join("\\n")
                 } else {
                     format!("({})", node.columns.join(", "))
                 };
@@ -422,14 +454,24 @@ impl SchemaGraph {
         let mut ids = BTreeMap::new();
         for (i, n) in self.graph.node_indices().enumerate() {
             let node = &self.graph[n];
-            let id = format!("{}{i}", match node.kind {
-                NodeKind::Table => "t",
-                NodeKind::View | NodeKind::MaterializedView => "v",
-                NodeKind::Index | NodeKind::UniqueIndex => "i",
-            });
+            let id = format!(
+                "{}{i}",
+                match node.kind {
+                    NodeKind::Table => "t",
+                    NodeKind::View | NodeKind::MaterializedView => "v",
+                    NodeKind::Index | NodeKind::UniqueIndex => "i",
+                }
+            );
             let mut label = mermaid_escape(&node_title(node));
             if !node.columns.is_empty() {
-                let cols: Vec<String> = node.columns.iter().map(|c| mermaid_escape(c)).collect();
+                let cols: Vec<String> = if node.kind == NodeKind::Table {
+                    table_columns(node)
+                        .iter()
+                        .map(|c| mermaid_escape(c))
+                        .collect()
+                } else {
+                    node.columns.iter().map(|c| mermaid_escape(c)).collect()
+                };
                 if node.kind == NodeKind::Table {
                     label = format!("<b>{label}</b><br/>{}", cols.join("<br/>"));
                 } else {
@@ -504,6 +546,7 @@ impl SchemaGraph {
                     "kind": node.kind,
                     "name": node.name.qualified(),
                     "columns": node.columns,
+                    "primary_key": node.primary_key,
                     "mark": node.mark,
                 })
             })
@@ -540,11 +583,27 @@ fn object_changed(before: &Catalog, after: &Catalog, key: &(NodeKind, ObjName)) 
     let name = &key.1;
     match key.0 {
         NodeKind::Table => before.tables.get(name) != after.tables.get(name),
-        NodeKind::View | NodeKind::MaterializedView => before.views.get(name) != after.views.get(name),
+        NodeKind::View | NodeKind::MaterializedView => {
+            before.views.get(name) != after.views.get(name)
+        }
         NodeKind::Index | NodeKind::UniqueIndex => {
             before.indexes.get(name) != after.indexes.get(name)
         }
     }
+}
+
+/// A table's columns for labels, primary-key columns marked `PK`.
+fn table_columns(n: &Node) -> Vec<String> {
+    n.columns
+        .iter()
+        .map(|c| {
+            if n.primary_key.contains(c) {
+                format!("{c} PK")
+            } else {
+                c.clone()
+            }
+        })
+        .collect()
 }
 
 fn node_title(n: &Node) -> String {
@@ -641,7 +700,10 @@ pub struct Dependent {
 /// replay keeps a view's tables, not its columns, so those may or may not use it).
 pub fn column_dependents(cat: &Catalog, table: &ObjName, column: &str) -> Vec<Dependent> {
     let mut out = Vec::new();
-    let pk = cat.table(table).and_then(Table::primary_key).map(<[String]>::to_vec);
+    let pk = cat
+        .table(table)
+        .and_then(Table::primary_key)
+        .map(<[String]>::to_vec);
     if let Some(t) = cat.table(table) {
         for c in &t.constraints {
             let uses = constraint_columns(&c.kind).iter().any(|x| x == column)
@@ -688,7 +750,12 @@ pub fn column_dependents(cat: &Catalog, table: &ObjName, column: &str) -> Vec<De
             };
             if refs.iter().any(|r| r == column) {
                 out.push(Dependent {
-                    what: format!("foreign key {}.{} ({})", t.name, c.name, fk.columns.join(", ")),
+                    what: format!(
+                        "foreign key {}.{} ({})",
+                        t.name,
+                        c.name,
+                        fk.columns.join(", ")
+                    ),
                     blocks_drop: true,
                     certain: true,
                     owner: t.name.clone(),
@@ -700,7 +767,11 @@ pub fn column_dependents(cat: &Catalog, table: &ObjName, column: &str) -> Vec<De
         out.push(Dependent {
             what: format!(
                 "{} {}",
-                if v.materialized { "materialized view" } else { "view" },
+                if v.materialized {
+                    "materialized view"
+                } else {
+                    "view"
+                },
                 v.name
             ),
             blocks_drop: true,
@@ -732,7 +803,11 @@ pub fn table_dependents(cat: &Catalog, table: &ObjName) -> Vec<Dependent> {
         out.push(Dependent {
             what: format!(
                 "{} {}",
-                if v.materialized { "materialized view" } else { "view" },
+                if v.materialized {
+                    "materialized view"
+                } else {
+                    "view"
+                },
                 v.name
             ),
             blocks_drop: true,
@@ -818,7 +893,10 @@ mod tests {
                 .map(|n| n.mark)
         };
         assert_eq!(mark(NodeKind::Table, "orders"), Some(Mark::Added));
-        assert_eq!(mark(NodeKind::Index, "users_email_idx"), Some(Mark::Dropped));
+        assert_eq!(
+            mark(NodeKind::Index, "users_email_idx"),
+            Some(Mark::Dropped)
+        );
         assert_eq!(mark(NodeKind::Table, "users"), Some(Mark::Unchanged));
         let m = g.to_mermaid();
         assert!(m.contains("classDef added"), "{m}");
@@ -839,12 +917,19 @@ mod tests {
             .collect();
         assert_eq!(
             email,
-            vec!["check constraint users_check", "index users_email_idx", "view user_emails"]
+            vec![
+                "check constraint users_check",
+                "index users_email_idx",
+                "view user_emails"
+            ]
         );
         let id: Vec<String> = column_dependents(&c, &ObjName::public("users"), "id")
             .into_iter()
             .map(|d| d.what)
             .collect();
-        assert!(id.contains(&"foreign key orders.orders_user_id_fkey (user_id)".to_string()), "{id:?}");
+        assert!(
+            id.contains(&"foreign key orders.orders_user_id_fkey (user_id)".to_string()),
+            "{id:?}"
+        );
     }
 }

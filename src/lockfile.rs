@@ -211,8 +211,10 @@ pub fn compare(lock: &LockFile, lock_dir: &Path, migrations: &[Migration]) -> Dr
         .filter(|(_, m)| m.kind == MigrationKind::Versioned)
         .collect();
     let by_id: BTreeMap<&str, usize> = versioned.iter().map(|(i, m)| (m.id.as_str(), *i)).collect();
-    let by_version: BTreeMap<&str, usize> =
-        versioned.iter().map(|(i, m)| (m.version.as_str(), *i)).collect();
+    let by_version: BTreeMap<&str, usize> = versioned
+        .iter()
+        .map(|(i, m)| (m.version.as_str(), *i))
+        .collect();
     let sums: BTreeMap<usize, String> = versioned
         .iter()
         .map(|(i, m)| (*i, checksum(m.up.text())))
@@ -225,7 +227,10 @@ pub fn compare(lock: &LockFile, lock_dir: &Path, migrations: &[Migration]) -> Dr
             if sums.get(&i) != Some(&e.sha256) {
                 drift.edited.push((e.clone(), i));
             }
-        } else if let Some(&i) = by_version.get(e.version.as_str()).filter(|_| !e.version.is_empty()) {
+        } else if let Some(&i) = by_version
+            .get(e.version.as_str())
+            .filter(|_| !e.version.is_empty())
+        {
             matched.insert(i);
             drift.renamed.push((e.clone(), i));
             if sums.get(&i) != Some(&e.sha256) {
@@ -269,7 +274,10 @@ pub fn compare(lock: &LockFile, lock_dir: &Path, migrations: &[Migration]) -> Dr
 /// the newest of HEAD and the last commits touching the file whose content has the
 /// recorded checksum, else HEAD when it differs from the file now.
 fn recorded_text(path: &Path, recorded_sum: &str, since: Option<&str>) -> Option<(String, String)> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let file = path.file_name()?.to_string_lossy().into_owned();
     let git = |args: &[&str]| -> Option<String> {
         let out = std::process::Command::new("git")
@@ -292,10 +300,8 @@ fn recorded_text(path: &Path, recorded_sum: &str, since: Option<&str>) -> Option
         revs.extend(log.lines().map(str::to_string));
     }
     for rev in &revs {
-        if let Some(text) = show(rev) {
-            if checksum(&text) == recorded_sum {
-                return Some((rev.clone(), text));
-            }
+        if let Some(text) = show(rev).filter(|t| checksum(t) == recorded_sum) {
+            return Some((rev.clone(), text));
         }
     }
     show("HEAD").map(|t| ("HEAD".to_string(), t))
@@ -319,6 +325,8 @@ fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> Option<(Stri
         .unified_diff()
         .context_radius(2)
         .header(old_name, new_name)
+        .to_string()
+        .trim_end()
         .to_string();
     Some((text, first_line))
 }
@@ -355,12 +363,19 @@ pub fn check_into(
 
     if let Some(meta) = rules::meta("edited-migration") {
         for (entry, i) in &drift.edited {
-            let Some(m) = migrations.get(*i) else { continue };
+            let Some(m) = migrations.get(*i) else {
+                continue;
+            };
             let path = &m.up.path;
             let shown = crate::report::display_path(path);
             let mut span = line_span(&m.up.source, 0);
             let help = match recorded_text(path, &entry.sha256, since) {
-                Some((rev, old)) => match unified(&old, &m.up.source, &format!("{shown} ({rev})"), &format!("{shown} (now)")) {
+                Some((rev, old)) => match unified(
+                    &old,
+                    &m.up.source,
+                    &format!("{shown} ({rev})"),
+                    &format!("{shown} (now)"),
+                ) {
                     Some((diff, line)) => {
                         span = line_span(&m.up.source, line);
                         format!(
@@ -378,7 +393,10 @@ pub fn check_into(
             em.emit(
                 span,
                 None,
-                format!("migration {} was edited after {lock_name} recorded it", m.id),
+                format!(
+                    "migration {} was edited after {lock_name} recorded it",
+                    m.id
+                ),
                 Some("changed since it was recorded".into()),
                 Some(help),
             );
@@ -388,7 +406,9 @@ pub fn check_into(
 
     if let Some(meta) = rules::meta("removed-migration") {
         for (entry, i) in &drift.renamed {
-            let Some(m) = migrations.get(*i) else { continue };
+            let Some(m) = migrations.get(*i) else {
+                continue;
+            };
             let span = line_span(&m.up.source, 0);
             let mut em = Emitter::new(meta, settings, m, Direction::Up, &m.up.path, &mut findings);
             em.emit(
@@ -416,8 +436,14 @@ pub fn check_into(
             let mut placeholder = placeholder;
             placeholder.id = entry.id.clone();
             let path = lock_dir.join(&entry.path);
-            let mut em =
-                Emitter::new(meta, settings, &placeholder, Direction::Up, &path, &mut findings);
+            let mut em = Emitter::new(
+                meta,
+                settings,
+                &placeholder,
+                Direction::Up,
+                &path,
+                &mut findings,
+            );
             em.emit(
                 0..0,
                 None,
@@ -439,7 +465,9 @@ pub fn check_into(
 
     if let Some(meta) = rules::meta("out-of-order-migration") {
         for (i, newest) in &drift.out_of_order {
-            let Some(m) = migrations.get(*i) else { continue };
+            let Some(m) = migrations.get(*i) else {
+                continue;
+            };
             let span = line_span(&m.up.source, 0);
             let mut em = Emitter::new(meta, settings, m, Direction::Up, &m.up.path, &mut findings);
             em.emit(
@@ -488,7 +516,10 @@ mod tests {
             checksum("CREATE TABLE a (id int);  \r\n\r\n"),
             checksum("CREATE TABLE a (id int);\n")
         );
-        assert_ne!(checksum("CREATE TABLE a (id int);"), checksum("CREATE TABLE a (id bigint);"));
+        assert_ne!(
+            checksum("CREATE TABLE a (id int);"),
+            checksum("CREATE TABLE a (id bigint);")
+        );
         assert_eq!(normalise("\u{feff}a \nb\t\n\n"), "a\nb\n");
     }
 

@@ -227,10 +227,10 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
                 .flat_map(|c| c.constraints.iter())
                 .chain(constraints.iter());
             for c in all {
-                if let ConstraintKind::ForeignKey(fk) = &c.kind {
-                    if &fk.ref_table != table {
-                        a.lock(&fk.ref_table, ShareRowExclusive, false, false);
-                    }
+                if let ConstraintKind::ForeignKey(fk) = &c.kind
+                    && &fk.ref_table != table
+                {
+                    a.lock(&fk.ref_table, ShareRowExclusive, false, false);
                 }
             }
             if *as_select {
@@ -427,10 +427,10 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
             ..
         } => {
             a.lock(table, AccessExclusive, false, false);
-            if let Some(fk) = find_fk(catalog, table, name) {
-                if &fk.ref_table != table {
-                    a.lock(&fk.ref_table, AccessExclusive, false, false);
-                }
+            if let Some(fk) = find_fk(catalog, table, name)
+                && &fk.ref_table != table
+            {
+                a.lock(&fk.ref_table, AccessExclusive, false, false);
             }
             if *cascade {
                 for (referencing, _) in catalog.referenced_by(table) {
@@ -739,28 +739,18 @@ fn alter_column_type(
         Some(old) => {
             let by_type = rewrites_column_type_with(old, ty, opts);
             let by_using = using.is_some_and(|u| !is_plain_column_ref(u, column));
-            if !by_type
-                && (canonical_type(old).base == "timestamp"
-                    || canonical_type(old).base == "timestamptz")
-                && canonical_type(old).base != canonical_type(ty).base
-            {
-                a.note("no rewrite only because the session TimeZone is assumed to be UTC");
-            } else if by_type
-                && opts.pg_version >= 12
-                && !opts.session_time_zone_utc
-                && rewrites_column_type_with(
-                    old,
-                    ty,
-                    &ModelOptions {
-                        session_time_zone_utc: true,
-                        ..*opts
-                    },
-                ) != by_type
-            {
-                a.note(
-                    "timestamp ↔ timestamptz is a metadata-only change when the session \
-                     TimeZone is UTC (SET TimeZone = 'UTC' first); otherwise it rewrites",
-                );
+            // The one rule that depends on the session rather than the schema.
+            let utc = ModelOptions {
+                session_time_zone_utc: !opts.session_time_zone_utc,
+                ..*opts
+            };
+            if by_type != rewrites_column_type_with(old, ty, &utc) {
+                a.note(if by_type {
+                    "timestamp ↔ timestamptz is metadata-only when the session TimeZone is UTC \
+                     (SET TimeZone = 'UTC' first); in any other zone every row is converted"
+                } else {
+                    "no rewrite only because the session TimeZone is assumed to be UTC"
+                });
             }
             by_type || by_using
         }
@@ -856,16 +846,16 @@ fn canonical_type(ty: &SqlType) -> CanonicalType {
     // Pull out the first parenthesised modifier list wherever it is
     // (`timestamp(3) with time zone`).
     let mut mods = None;
-    if let (Some(a), Some(b)) = (s.find('('), s.find(')')) {
-        if b > a {
-            mods = Some(
-                s[a + 1..b]
-                    .split(',')
-                    .filter_map(|p| p.trim().parse().ok())
-                    .collect::<Vec<i64>>(),
-            );
-            s = format!("{} {}", &s[..a], &s[b + 1..]);
-        }
+    if let (Some(a), Some(b)) = (s.find('('), s.find(')'))
+        && b > a
+    {
+        mods = Some(
+            s[a + 1..b]
+                .split(',')
+                .filter_map(|p| p.trim().parse().ok())
+                .collect::<Vec<i64>>(),
+        );
+        s = format!("{} {}", &s[..a], &s[b + 1..]);
     }
     let words: Vec<&str> = s.split_whitespace().collect();
     let name = words.join(" ");
@@ -910,12 +900,11 @@ fn canonical_type(ty: &SqlType) -> CanonicalType {
         }
     };
     // numeric(p) means numeric(p, 0).
-    if base == "numeric" {
-        if let Some(m) = &mut mods {
-            if m.len() == 1 {
-                m.push(0);
-            }
-        }
+    if base == "numeric"
+        && let Some(m) = &mut mods
+        && m.len() == 1
+    {
+        m.push(0);
     }
     CanonicalType {
         base: base.to_string(),
@@ -1284,6 +1273,45 @@ mod tests {
         assert!(a.facts[0].rewrite);
         assert!(
             a.notes.iter().any(|n| n.contains("unknown")),
+            "{:?}",
+            a.notes
+        );
+    }
+
+    #[test]
+    fn timestamp_conversion_explains_the_time_zone_assumption() {
+        let mut c = users_catalog();
+        c.apply(&Op::AddColumn {
+            table: ObjName::public("users"),
+            column: ColumnDef {
+                name: "created".into(),
+                ty: ty("timestamp without time zone"),
+                not_null: false,
+                default: None,
+                generated: None,
+                serial: false,
+                constraints: vec![],
+            },
+            if_not_exists: false,
+        });
+        let op = Op::AlterColumnType {
+            table: ObjName::public("users"),
+            column: "created".into(),
+            ty: ty("timestamp with time zone"),
+            using: None,
+            collate: None,
+        };
+        let a = analyze(&op, &c, &ModelOptions::default());
+        assert!(a.facts[0].rewrite);
+        assert!(a.notes.iter().any(|n| n.contains("UTC")), "{:?}", a.notes);
+        let utc = ModelOptions {
+            session_time_zone_utc: true,
+            ..Default::default()
+        };
+        let a = analyze(&op, &c, &utc);
+        assert!(!a.facts[0].rewrite);
+        assert!(
+            a.notes.iter().any(|n| n.contains("assumed")),
             "{:?}",
             a.notes
         );

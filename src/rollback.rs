@@ -298,10 +298,7 @@ fn diff_table(e: &Table, a: &Table, out: &mut Vec<Difference>) {
             out.push(Difference {
                 subject: format!("{t}.{}", ac.name),
                 message: format!("{t}.{} still exists", ac.name),
-                fix: Some(format!(
-                    "ALTER TABLE {tq} DROP COLUMN {};",
-                    ident(&ac.name)
-                )),
+                fix: Some(format!("ALTER TABLE {tq} DROP COLUMN {};", ident(&ac.name))),
             });
         }
     }
@@ -336,19 +333,15 @@ fn diff_table(e: &Table, a: &Table, out: &mut Vec<Difference>) {
                     constraint_sql(ec)
                 )),
             }),
-            Some(ac) if ac.not_valid != ec.not_valid => out.push(Difference {
+            // A validated constraint cannot be made NOT VALID again (and is only stronger),
+            // so only the loss of validation is a difference.
+            Some(ac) if ac.not_valid && !ec.not_valid => out.push(Difference {
                 subject: format!("constraint {}", ec.name),
-                message: if ec.not_valid {
-                    format!("constraint {} on {t} is validated (was NOT VALID)", ec.name)
-                } else {
-                    format!("constraint {} on {t} is NOT VALID (was validated)", ec.name)
-                },
-                fix: (!ec.not_valid).then(|| {
-                    format!(
-                        "ALTER TABLE {tq} VALIDATE CONSTRAINT {};",
-                        ident(&ec.name)
-                    )
-                }),
+                message: format!("constraint {} on {t} is NOT VALID (was validated)", ec.name),
+                fix: Some(format!(
+                    "ALTER TABLE {tq} VALIDATE CONSTRAINT {};",
+                    ident(&ec.name)
+                )),
             }),
             Some(_) => {}
         }
@@ -445,6 +438,10 @@ pub struct RollbackInput<'a> {
 pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
     let mut findings = Vec::new();
     let m = input.migration;
+    // Repeatable migrations (flyway `R__`) are re-applied, never rolled back.
+    if m.kind == crate::source::MigrationKind::Repeatable {
+        return findings;
+    }
     let up_changes = input
         .up
         .statements
@@ -453,7 +450,8 @@ pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
     if !up_changes {
         return findings;
     }
-    let undo = diff(input.after_up, input.before);
+    // What turns the schema after the up back into the one before it.
+    let undo = diff(input.before, input.after_up);
     let undo_sql = fixes(&undo);
     match (input.down, input.after_down) {
         (None, _) => {
@@ -464,7 +462,14 @@ pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
                 return findings;
             };
             let span = first_statement(input.up);
-            let mut em = Emitter::new(meta, settings, m, Direction::Up, &input.up.path, &mut findings);
+            let mut em = Emitter::new(
+                meta,
+                settings,
+                m,
+                Direction::Up,
+                &input.up.path,
+                &mut findings,
+            );
             em.emit(
                 span,
                 None,
@@ -486,8 +491,14 @@ pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
                     return findings;
                 };
                 let span = first_statement(down);
-                let mut em =
-                    Emitter::new(meta, settings, m, Direction::Down, &down.path, &mut findings);
+                let mut em = Emitter::new(
+                    meta,
+                    settings,
+                    m,
+                    Direction::Down,
+                    &down.path,
+                    &mut findings,
+                );
                 em.emit(
                     span,
                     None,
@@ -507,13 +518,17 @@ pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
                 return findings;
             };
             let span = last_statement(down);
-            let mut em = Emitter::new(meta, settings, m, Direction::Down, &down.path, &mut findings);
+            let mut em = Emitter::new(
+                meta,
+                settings,
+                m,
+                Direction::Down,
+                &down.path,
+                &mut findings,
+            );
             for d in diff(input.before, after_down) {
                 let help = match &d.fix {
-                    Some(sql) => format!(
-                        "add to the down script:\n{}",
-                        indent(sql)
-                    ),
+                    Some(sql) => format!("add to the down script:\n{}", indent(sql)),
                     None => format!(
                         "make the down script restore {} as it was before {}",
                         d.subject, m.id
@@ -540,7 +555,10 @@ fn down_help(undo_sql: &str, what: &str) -> String {
     if undo_sql.is_empty() {
         what.to_string()
     } else {
-        format!("{what}; from the replayed schema it would be:\n{}", indent(undo_sql))
+        format!(
+            "{what}; from the replayed schema it would be:\n{}",
+            indent(undo_sql)
+        )
     }
 }
 
@@ -655,7 +673,10 @@ fn names(n: &[ObjName]) -> String {
     if n.is_empty() {
         "nothing known".into()
     } else {
-        n.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        n.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -749,7 +770,11 @@ fn create_index_sql(i: &Index) -> String {
 fn create_table_sql(t: &Table, cat: &Catalog) -> String {
     let mut parts: Vec<String> = t.columns.iter().map(column_sql).collect();
     for c in &t.constraints {
-        parts.push(format!("CONSTRAINT {} {}", ident(&c.name), constraint_sql(c)));
+        parts.push(format!(
+            "CONSTRAINT {} {}",
+            ident(&c.name),
+            constraint_sql(c)
+        ));
     }
     let mut sql = match &t.partition_of {
         Some(p) if parts.is_empty() => format!(
@@ -789,7 +814,8 @@ mod tests {
 
     #[test]
     fn identical_schemas_have_no_difference() {
-        let a = replay("CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL DEFAULT 'x');");
+        let a =
+            replay("CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL DEFAULT 'x');");
         assert_eq!(diff(&a, &a.clone()), vec![]);
     }
 
@@ -799,9 +825,8 @@ mod tests {
             "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);
              CREATE INDEX orders_user_id_idx ON orders (user_id);",
         );
-        let after = replay(
-            "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, status text);",
-        );
+        let after =
+            replay("CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, status text);");
         let d = diff(&before, &after);
         let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
@@ -821,10 +846,16 @@ mod tests {
     fn type_nullability_and_default_differences() {
         let before = replay("CREATE TABLE t (a integer NOT NULL, b text DEFAULT 'x'::text);");
         let after = replay("CREATE TABLE t (a bigint, b text DEFAULT 'x');");
-        let msgs: Vec<String> = diff(&before, &after).into_iter().map(|d| d.message).collect();
+        let msgs: Vec<String> = diff(&before, &after)
+            .into_iter()
+            .map(|d| d.message)
+            .collect();
         assert_eq!(
             msgs,
-            vec!["t.a has type bigint (was integer)", "t.a is nullable (was NOT NULL)"]
+            vec![
+                "t.a has type bigint (was integer)",
+                "t.a is nullable (was NOT NULL)"
+            ]
         );
     }
 

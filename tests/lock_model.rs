@@ -314,6 +314,14 @@ fn cases() -> Vec<Case> {
             "ALTER TABLE users ALTER COLUMN n SET STATISTICS 500",
         ),
         case(
+            "set column options",
+            "ALTER TABLE users ALTER COLUMN n SET (n_distinct = 100)",
+        ),
+        case(
+            "set compression",
+            "ALTER TABLE users ALTER COLUMN name SET COMPRESSION pglz",
+        ),
+        case(
             "set storage",
             "ALTER TABLE users ALTER COLUMN name SET STORAGE EXTERNAL",
         ),
@@ -381,6 +389,11 @@ fn cases() -> Vec<Case> {
             "ALTER TABLE events DROP CONSTRAINT events_pkey;\n\
              CREATE UNIQUE INDEX events_id_idx ON events (id);",
         ),
+        case(
+            "add PRIMARY KEY",
+            "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (id)",
+        )
+        .setup("ALTER TABLE events DROP CONSTRAINT events_pkey;"),
         // ---- indexes
         case("create index", "CREATE INDEX users_n_idx ON users (n)"),
         case(
@@ -448,6 +461,12 @@ fn cases() -> Vec<Case> {
             "ALTER TABLE users SET (fillfactor = 70)",
         ),
         case("owner to", "ALTER TABLE users OWNER TO postgres"),
+        case(
+            "enable row level security",
+            "ALTER TABLE users ENABLE ROW LEVEL SECURITY",
+        ),
+        case("replica identity", "ALTER TABLE users REPLICA IDENTITY FULL"),
+        case("cluster on", "ALTER TABLE users CLUSTER ON users_pkey"),
         // ---- triggers and views
         case(
             "create trigger",
@@ -483,6 +502,17 @@ fn cases() -> Vec<Case> {
             "delete a referenced parent row",
             "DELETE FROM users WHERE id = 4000",
         ),
+        case("delete every row", "DELETE FROM events"),
+        case(
+            "insert from a select",
+            "INSERT INTO events (id, user_id, kind) SELECT id + 100000, id, 'copy' FROM users",
+        ),
+        case(
+            "create table as select",
+            "CREATE TABLE users_copy AS SELECT * FROM users",
+        ),
+        case("add enum value", "ALTER TYPE mood ADD VALUE 'sad'")
+            .setup("CREATE TYPE mood AS ENUM ('happy');\nALTER TABLE users ADD COLUMN mood mood;"),
         case(
             "insert a row with a foreign key",
             "INSERT INTO orders (id, user_id, amount, note) VALUES (100001, 7, 1, 'x')",
@@ -629,10 +659,11 @@ fn rewritten(
     for r in client.query("SELECT oid, relfilenode FROM pg_class", &[])? {
         let oid: u32 = r.get(0);
         let node: u32 = r.get(1);
-        if let Some(rel) = before.get(&oid) {
-            if matches!(rel.relkind.as_str(), "r" | "m") && rel.relfilenode != node {
-                out.push(rel.table.clone());
-            }
+        if let Some(rel) = before.get(&oid)
+            && matches!(rel.relkind.as_str(), "r" | "m")
+            && rel.relfilenode != node
+        {
+            out.push(rel.table.clone());
         }
     }
     Ok(out)
@@ -750,10 +781,10 @@ fn observe_outside_tx(
     let block_name = ObjName::public(block);
     let mut out = BTreeMap::new();
     for (oid, mode, _) in seen {
-        if let (Some(rel), Some(mode)) = (before.get(&oid), LockMode::parse(&mode)) {
-            if rel.table == block_name {
-                merge_lock(&mut out, &rel.table, mode);
-            }
+        if let (Some(rel), Some(mode)) = (before.get(&oid), LockMode::parse(&mode))
+            && rel.table == block_name
+        {
+            merge_lock(&mut out, &rel.table, mode);
         }
     }
     for table in rewritten(&mut monitor, &before).map_err(|err| err.to_string())? {

@@ -11,7 +11,10 @@ fn t(name: &str) -> ObjName {
 
 /// The text of each statement.
 fn texts(sql: &str) -> Vec<&str> {
-    parse_sql(sql).iter().map(|s| &sql[s.span.clone()]).collect()
+    parse_sql(sql)
+        .iter()
+        .map(|s| &sql[s.span.clone()])
+        .collect()
 }
 
 /// The ops of a script that must hold exactly one statement.
@@ -49,7 +52,11 @@ fn spans_cover_statement_text_without_semicolon_or_comments() {
     let sql = "-- header\nCREATE TABLE a (x int);\n\n/* c */ ALTER TABLE a ADD COLUMN y text ; -- trailing\nSELECT 1";
     assert_eq!(
         texts(sql),
-        vec!["CREATE TABLE a (x int)", "ALTER TABLE a ADD COLUMN y text", "SELECT 1"]
+        vec![
+            "CREATE TABLE a (x int)",
+            "ALTER TABLE a ADD COLUMN y text",
+            "SELECT 1"
+        ]
     );
 }
 
@@ -59,7 +66,10 @@ fn dollar_quoted_function_bodies_keep_their_semicolons() {
     let st = texts(sql);
     assert_eq!(st.len(), 2);
     assert!(st[0].starts_with("CREATE FUNCTION f()") && st[0].ends_with("LANGUAGE plpgsql"));
-    assert_eq!(st[1], "CREATE FUNCTION g() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql");
+    assert_eq!(
+        st[1],
+        "CREATE FUNCTION g() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql"
+    );
 }
 
 #[test]
@@ -114,7 +124,7 @@ fn script_range_offsets_are_absolute_and_goose_regions_stay_whole() {
         path: "m.sql".into(),
         source: Arc::from(file),
         range: 0..down_at,
-        whole_statements: vec![region_start..region_end],
+        whole_statements: std::iter::once(region_start..region_end).collect(),
     };
     let st = parse_script(&up);
     assert_eq!(st.len(), 2, "{st:?}");
@@ -131,7 +141,7 @@ fn script_range_offsets_are_absolute_and_goose_regions_stay_whole() {
         path: "m.sql".into(),
         source: Arc::from(file),
         range: down_at..file.len(),
-        whole_statements: vec![region_start..region_end],
+        whole_statements: std::iter::once(region_start..region_end).collect(),
     };
     let st = parse_script(&down);
     assert_eq!(st.len(), 1);
@@ -142,10 +152,22 @@ fn script_range_offsets_are_absolute_and_goose_regions_stay_whole() {
 #[test]
 fn unterminated_constructs_keep_earlier_statements() {
     for (sql, what) in [
-        ("CREATE TABLE a (x int);\nSELECT 'oops;\nSELECT 2;", "quoted string"),
-        ("CREATE TABLE a (x int);\nDO $$ BEGIN NULL; END;", "dollar-quoted string"),
-        ("CREATE TABLE a (x int);\nSELECT 1 /* open /* nested */ ;", "block comment"),
-        ("CREATE TABLE a (x int);\nSELECT \"open;", "quoted identifier"),
+        (
+            "CREATE TABLE a (x int);\nSELECT 'oops;\nSELECT 2;",
+            "quoted string",
+        ),
+        (
+            "CREATE TABLE a (x int);\nDO $$ BEGIN NULL; END;",
+            "dollar-quoted string",
+        ),
+        (
+            "CREATE TABLE a (x int);\nSELECT 1 /* open /* nested */ ;",
+            "block comment",
+        ),
+        (
+            "CREATE TABLE a (x int);\nSELECT \"open;",
+            "quoted identifier",
+        ),
     ] {
         let st = parse_sql(sql);
         assert_eq!(st.len(), 2, "{sql}: {st:?}");
@@ -196,7 +218,11 @@ fn create_table_columns_constraints_and_flags() {
     let id = &columns[0];
     assert_eq!(id.ty, SqlType("bigint".into()));
     assert!(id.serial && id.not_null);
-    assert!(id.default.as_ref().is_some_and(|d| d.volatile && d.sql.starts_with("nextval(")));
+    assert!(
+        id.default
+            .as_ref()
+            .is_some_and(|d| d.volatile && d.sql.starts_with("nextval("))
+    );
     assert!(matches!(
         &id.constraints[0].kind,
         ConstraintKind::PrimaryKey { columns, .. } if columns == &["id"]
@@ -220,11 +246,17 @@ fn create_table_columns_constraints_and_flags() {
         })
     );
     assert_eq!(columns[3].ty, SqlType("numeric(10,2)".into()));
-    assert!(matches!(columns[3].constraints[0].kind, ConstraintKind::Check { .. }));
+    assert!(matches!(
+        columns[3].constraints[0].kind,
+        ConstraintKind::Check { .. }
+    ));
     assert_eq!(columns[4].ty, SqlType("timestamp with time zone".into()));
     assert_eq!(columns[4].default.as_ref().map(|d| d.volatile), Some(false));
     assert_eq!(columns[5].default.as_ref().map(|d| d.volatile), Some(true));
-    assert_eq!(columns[6].generated, Some(Generated::Stored("user_id * 2".into())));
+    assert_eq!(
+        columns[6].generated,
+        Some(Generated::Stored("user_id * 2".into()))
+    );
     assert_eq!(columns[7].generated, Some(Generated::Identity));
     assert_eq!(
         constraints,
@@ -247,11 +279,17 @@ fn create_table_partition_of_as_select_and_temp() {
     ));
     assert!(matches!(
         op("CREATE TABLE t2 AS SELECT * FROM t"),
-        Op::CreateTable { as_select: true, .. }
+        Op::CreateTable {
+            as_select: true,
+            ..
+        }
     ));
     assert!(matches!(
         op("CREATE TEMP TABLE scratch (a int)"),
-        Op::CreateTable { temporary: true, .. }
+        Op::CreateTable {
+            temporary: true,
+            ..
+        }
     ));
 }
 
@@ -374,11 +412,26 @@ fn alter_table_constraints() {
     );
     assert!(matches!(
         op("ALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX i"),
-        Op::AddConstraint { constraint: Constraint { kind: ConstraintKind::Unique { using_index: Some(_), .. }, .. }, .. }
+        Op::AddConstraint {
+            constraint: Constraint {
+                kind: ConstraintKind::Unique {
+                    using_index: Some(_),
+                    ..
+                },
+                ..
+            },
+            ..
+        }
     ));
     assert!(matches!(
         op("ALTER TABLE t ADD CONSTRAINT ex EXCLUDE USING gist (r WITH &&)"),
-        Op::AddConstraint { constraint: Constraint { kind: ConstraintKind::Exclusion, .. }, .. }
+        Op::AddConstraint {
+            constraint: Constraint {
+                kind: ConstraintKind::Exclusion,
+                ..
+            },
+            ..
+        }
     ));
     assert!(matches!(
         op("ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES s.u (id) NOT VALID"),
@@ -470,7 +523,9 @@ fn alter_table_table_level_commands() {
 #[test]
 fn create_and_drop_index() {
     assert_eq!(
-        op("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx ON app.users USING btree (lower(email), org_id) WHERE deleted_at IS NULL"),
+        op(
+            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx ON app.users USING btree (lower(email), org_id) WHERE deleted_at IS NULL"
+        ),
         Op::CreateIndex {
             name: Some(ObjName::new("app", "idx")),
             table: ObjName::new("app", "users"),
@@ -481,7 +536,10 @@ fn create_and_drop_index() {
             partial: true
         }
     );
-    assert!(matches!(op("CREATE INDEX ON t (a)"), Op::CreateIndex { name: None, .. }));
+    assert!(matches!(
+        op("CREATE INDEX ON t (a)"),
+        Op::CreateIndex { name: None, .. }
+    ));
     let (ops, _) = ops1("DROP INDEX a_idx, b_idx");
     assert_eq!(ops.len(), 2);
     assert_eq!(
@@ -504,7 +562,9 @@ fn create_and_drop_index() {
 #[test]
 fn views_types_routines_and_schema_objects() {
     assert_eq!(
-        op("CREATE OR REPLACE VIEW v AS WITH recent AS (SELECT * FROM orders) SELECT * FROM recent r JOIN app.users u ON u.id = r.user_id"),
+        op(
+            "CREATE OR REPLACE VIEW v AS WITH recent AS (SELECT * FROM orders) SELECT * FROM recent r JOIN app.users u ON u.id = r.user_id"
+        ),
         Op::CreateView {
             name: t("v"),
             materialized: false,
@@ -514,7 +574,10 @@ fn views_types_routines_and_schema_objects() {
     );
     assert!(matches!(
         op("CREATE MATERIALIZED VIEW mv AS SELECT 1 FROM t"),
-        Op::CreateView { materialized: true, .. }
+        Op::CreateView {
+            materialized: true,
+            ..
+        }
     ));
     assert_eq!(
         op("DROP MATERIALIZED VIEW IF EXISTS mv"),
@@ -566,7 +629,10 @@ fn views_types_routines_and_schema_objects() {
         op("CREATE SCHEMA IF NOT EXISTS app"),
         Op::CreateSchema { name: "app".into() }
     );
-    assert_eq!(op("DROP SCHEMA app CASCADE"), Op::DropSchema { name: "app".into() });
+    assert_eq!(
+        op("DROP SCHEMA app CASCADE"),
+        Op::DropSchema { name: "app".into() }
+    );
     assert_eq!(
         op("CREATE EXTENSION IF NOT EXISTS pgcrypto"),
         Op::CreateExtension {
@@ -588,7 +654,13 @@ fn views_types_routines_and_schema_objects() {
 #[test]
 fn maintenance_and_locking() {
     let (ops, _) = ops1("TRUNCATE a, b");
-    assert_eq!(ops, vec![Op::Truncate { table: t("a") }, Op::Truncate { table: t("b") }]);
+    assert_eq!(
+        ops,
+        vec![
+            Op::Truncate { table: t("a") },
+            Op::Truncate { table: t("b") }
+        ]
+    );
     assert_eq!(
         op("LOCK TABLE t IN SHARE ROW EXCLUSIVE MODE"),
         Op::LockTable {
@@ -603,22 +675,67 @@ fn maintenance_and_locking() {
             mode: LockMode::AccessExclusive
         }
     );
-    assert_eq!(op("VACUUM FULL t"), Op::VacuumFull { table: Some(t("t")) });
+    assert_eq!(
+        op("VACUUM FULL t"),
+        Op::VacuumFull {
+            table: Some(t("t"))
+        }
+    );
     assert_eq!(op("VACUUM"), Op::Vacuum { table: None });
-    assert_eq!(op("CLUSTER t USING t_idx"), Op::Cluster { table: Some(t("t")) });
+    assert_eq!(
+        op("CLUSTER t USING t_idx"),
+        Op::Cluster {
+            table: Some(t("t"))
+        }
+    );
 }
 
 #[test]
 fn session_settings_and_transactions() {
     let cases = [
-        ("SET lock_timeout = '5s'", TimeoutKind::Lock, Some(5000), false),
-        ("SET LOCAL statement_timeout TO 1000", TimeoutKind::Statement, Some(1000), true),
-        ("SET lock_timeout = '100ms'", TimeoutKind::Lock, Some(100), false),
-        ("SET lock_timeout = '1min'", TimeoutKind::Lock, Some(60_000), false),
-        ("SET statement_timeout = 0", TimeoutKind::Statement, Some(0), false),
-        ("SET lock_timeout TO DEFAULT", TimeoutKind::Lock, None, false),
+        (
+            "SET lock_timeout = '5s'",
+            TimeoutKind::Lock,
+            Some(5000),
+            false,
+        ),
+        (
+            "SET LOCAL statement_timeout TO 1000",
+            TimeoutKind::Statement,
+            Some(1000),
+            true,
+        ),
+        (
+            "SET lock_timeout = '100ms'",
+            TimeoutKind::Lock,
+            Some(100),
+            false,
+        ),
+        (
+            "SET lock_timeout = '1min'",
+            TimeoutKind::Lock,
+            Some(60_000),
+            false,
+        ),
+        (
+            "SET statement_timeout = 0",
+            TimeoutKind::Statement,
+            Some(0),
+            false,
+        ),
+        (
+            "SET lock_timeout TO DEFAULT",
+            TimeoutKind::Lock,
+            None,
+            false,
+        ),
         ("RESET lock_timeout", TimeoutKind::Lock, None, false),
-        ("SELECT set_config('lock_timeout', '3s', true)", TimeoutKind::Lock, Some(3000), true),
+        (
+            "SELECT set_config('lock_timeout', '3s', true)",
+            TimeoutKind::Lock,
+            Some(3000),
+            true,
+        ),
     ];
     for (sql, timeout, millis, local) in cases {
         assert_eq!(
@@ -631,7 +748,12 @@ fn session_settings_and_transactions() {
             "{sql}"
         );
     }
-    assert_eq!(op("SET search_path TO app, public"), Op::Set { name: "search_path".into() });
+    assert_eq!(
+        op("SET search_path TO app, public"),
+        Op::Set {
+            name: "search_path".into()
+        }
+    );
     assert_eq!(op("BEGIN"), Op::Begin);
     assert_eq!(op("START TRANSACTION"), Op::Begin);
     assert_eq!(op("COMMIT"), Op::Commit);
@@ -655,10 +777,22 @@ fn selective_and_unselective_where() {
         other => panic!("{other:?}"),
     };
     assert_eq!(sel("UPDATE t SET a = 1 WHERE id = 5"), (true, true));
-    assert_eq!(sel("UPDATE t SET a = 1 WHERE id IN (1, 2, 3)"), (true, true));
-    assert_eq!(sel("UPDATE t SET a = 1 WHERE id BETWEEN 1 AND 1000"), (true, true));
-    assert_eq!(sel("DELETE FROM t WHERE created_at < now() - interval '30 days'"), (true, true));
-    assert_eq!(sel("UPDATE t SET a = 1 WHERE a IS NULL AND id >= 100"), (true, true));
+    assert_eq!(
+        sel("UPDATE t SET a = 1 WHERE id IN (1, 2, 3)"),
+        (true, true)
+    );
+    assert_eq!(
+        sel("UPDATE t SET a = 1 WHERE id BETWEEN 1 AND 1000"),
+        (true, true)
+    );
+    assert_eq!(
+        sel("DELETE FROM t WHERE created_at < now() - interval '30 days'"),
+        (true, true)
+    );
+    assert_eq!(
+        sel("UPDATE t SET a = 1 WHERE a IS NULL AND id >= 100"),
+        (true, true)
+    );
     assert_eq!(
         sel("UPDATE t SET a = 1 WHERE id IN (SELECT id FROM t WHERE a IS NULL LIMIT 1000)"),
         (true, true)
@@ -666,7 +800,10 @@ fn selective_and_unselective_where() {
     assert_eq!(sel("UPDATE t SET a = 1 WHERE a IS NULL"), (true, false));
     assert_eq!(sel("UPDATE t SET a = 1 WHERE true"), (true, false));
     assert_eq!(sel("UPDATE t SET a = 1 WHERE a = b"), (true, false));
-    assert_eq!(sel("UPDATE t SET a = 1 WHERE id = 1 OR a IS NULL"), (true, false));
+    assert_eq!(
+        sel("UPDATE t SET a = 1 WHERE id = 1 OR a IS NULL"),
+        (true, false)
+    );
     assert_eq!(sel("DELETE FROM t"), (false, false));
     assert_eq!(
         op("INSERT INTO t (a) SELECT b FROM u"),
@@ -772,8 +909,18 @@ fn fallback_places_what_sqlparser_rejects() {
             concurrently: false
         }]
     );
-    assert_eq!(fb("CLUSTER t"), vec![Op::Cluster { table: Some(tb.clone()) }]);
-    assert_eq!(fb("VACUUM (FULL) t"), vec![Op::VacuumFull { table: Some(tb.clone()) }]);
+    assert_eq!(
+        fb("CLUSTER t"),
+        vec![Op::Cluster {
+            table: Some(tb.clone())
+        }]
+    );
+    assert_eq!(
+        fb("VACUUM (FULL) t"),
+        vec![Op::VacuumFull {
+            table: Some(tb.clone())
+        }]
+    );
     assert_eq!(
         fb("REFRESH MATERIALIZED VIEW CONCURRENTLY mv"),
         vec![Op::RefreshMaterializedView {
@@ -782,7 +929,9 @@ fn fallback_places_what_sqlparser_rejects() {
         }]
     );
     assert_eq!(
-        fb("ALTER TABLE t ATTACH PARTITION t_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"),
+        fb(
+            "ALTER TABLE t ATTACH PARTITION t_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"
+        ),
         vec![Op::AttachPartition {
             table: tb.clone(),
             partition: t("t_2024")
@@ -840,17 +989,26 @@ fn fallback_places_what_sqlparser_rejects() {
             }
         }]
     );
-    assert_eq!(fb("ALTER SEQUENCE s RESTART WITH 100"), vec![Op::AlterSequence { name: t("s") }]);
+    assert_eq!(
+        fb("ALTER SEQUENCE s RESTART WITH 100"),
+        vec![Op::AlterSequence { name: t("s") }]
+    );
     assert!(matches!(
         fb("CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f()").as_slice(),
         [Op::Other { .. }]
     ));
-    assert!(matches!(fb("DROP EVENT TRIGGER e").as_slice(), [Op::Other { .. }]));
+    assert!(matches!(
+        fb("DROP EVENT TRIGGER e").as_slice(),
+        [Op::Other { .. }]
+    ));
     assert!(matches!(
         fb("ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO r").as_slice(),
         [Op::Other { .. }]
     ));
-    assert!(matches!(fb("COMMENT ON FUNCTION f(int) IS 'x'").as_slice(), [Op::Other { .. }]));
+    assert!(matches!(
+        fb("COMMENT ON FUNCTION f(int) IS 'x'").as_slice(),
+        [Op::Other { .. }]
+    ));
     assert_eq!(
         fb("CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN END $$"),
         vec![Op::CreateFunction { name: t("p") }]
@@ -881,7 +1039,12 @@ fn fallback_alter_table_mixes_parsed_and_keyword_subcommands() {
 fn do_blocks_report_and_lower_inner_ddl() {
     let sql = "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'i') THEN\n    CREATE INDEX i ON t (a);\n  END IF;\n  ALTER TABLE t ADD COLUMN b int;\nEND\n$$";
     let ops = fb(sql);
-    assert_eq!(ops[0], Op::DoBlock { contains_ddl: false });
+    assert_eq!(
+        ops[0],
+        Op::DoBlock {
+            contains_ddl: false
+        }
+    );
     assert!(matches!(&ops[1], Op::CreateIndex { table, .. } if *table == t("t")));
     assert!(matches!(&ops[2], Op::AddColumn { column, .. } if column.name == "b"));
 
@@ -889,7 +1052,12 @@ fn do_blocks_report_and_lower_inner_ddl() {
     assert_eq!(ops, vec![Op::DoBlock { contains_ddl: true }]);
 
     let ops = fb("DO $$ BEGIN RAISE NOTICE 'hello'; END $$");
-    assert_eq!(ops, vec![Op::DoBlock { contains_ddl: false }]);
+    assert_eq!(
+        ops,
+        vec![Op::DoBlock {
+            contains_ddl: false
+        }]
+    );
 }
 
 #[test]
@@ -898,7 +1066,14 @@ fn unknown_text_is_unparsed_with_the_parser_message() {
     assert_eq!(st.len(), 3);
     assert_eq!(st[1].parsed_by, ParsedBy::Unparsed);
     assert!(st[1].ops.is_empty());
-    assert!(st[1].error.as_deref().is_some_and(|e| e.contains("FROBNICATE")), "{:?}", st[1].error);
+    assert!(
+        st[1]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("FROBNICATE")),
+        "{:?}",
+        st[1].error
+    );
     assert_eq!(st[2].parsed_by, ParsedBy::Sqlparser);
 }
 
@@ -909,10 +1084,16 @@ fn template_placeholders_are_masked_without_moving_spans() {
     let sql = "CREATE TABLE {{ .Schema }}.users (id int);\nCREATE INDEX idx ON ${schema}.users (id);\nINSERT INTO t VALUES ('{{1,2}}');";
     let st = parse_sql(sql);
     assert_eq!(st.len(), 3);
-    assert_eq!(&sql[st[0].span.clone()], "CREATE TABLE {{ .Schema }}.users (id int)");
+    assert_eq!(
+        &sql[st[0].span.clone()],
+        "CREATE TABLE {{ .Schema }}.users (id int)"
+    );
     assert!(matches!(&st[0].ops[0], Op::CreateTable { table, .. } if table.name == "users"));
     assert_eq!(st[0].parsed_by, ParsedBy::Sqlparser);
-    assert_eq!(&sql[st[1].span.clone()], "CREATE INDEX idx ON ${schema}.users (id)");
+    assert_eq!(
+        &sql[st[1].span.clone()],
+        "CREATE INDEX idx ON ${schema}.users (id)"
+    );
     assert!(matches!(&st[1].ops[0], Op::CreateIndex { table, .. } if table.name == "users"));
     assert_eq!(st[2].parsed_by, ParsedBy::Sqlparser);
 }
@@ -923,7 +1104,10 @@ fn assert_well_formed(sql: &str, st: &[Statement]) {
     let mut prev = 0;
     for s in st {
         assert!(s.span.start >= prev && s.span.start < s.span.end && s.span.end <= sql.len());
-        assert!(sql.get(s.span.clone()).is_some(), "span not on char boundary");
+        assert!(
+            sql.get(s.span.clone()).is_some(),
+            "span not on char boundary"
+        );
         if s.parsed_by == ParsedBy::Unparsed {
             assert!(s.error.is_some());
         }
@@ -933,7 +1117,11 @@ fn assert_well_formed(sql: &str, st: &[Statement]) {
 
 #[test]
 fn deep_nesting_is_unparsed_not_a_crash() {
-    let sql = format!("SELECT {}1{};\nSELECT 2;", "(".repeat(10_000), ")".repeat(10_000));
+    let sql = format!(
+        "SELECT {}1{};\nSELECT 2;",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
     let st = parse_sql(&sql);
     assert_eq!(st.len(), 2);
     assert_eq!(st[0].parsed_by, ParsedBy::Unparsed);
@@ -986,7 +1174,9 @@ fn odd_input_never_panics() {
         let len = (seed % 200) as usize;
         let mut s = String::new();
         for _ in 0..len {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             s.push(alphabet[(seed >> 33) as usize % alphabet.len()]);
         }
         let st = parse_sql(&s);
@@ -1020,4 +1210,25 @@ fn large_script_is_linear_enough() {
     assert!(st.iter().all(|s| s.parsed_by == ParsedBy::Sqlparser));
     // Generous even for unoptimised builds: ~0.7 MB.
     assert!(elapsed.as_secs() < 20, "{elapsed:?}");
+}
+
+#[test]
+fn bulk_insert_is_classified_without_a_full_parse() {
+    let rows: Vec<String> = (0..40_000)
+        .map(|i| format!("({i}, 'name {i}; ☃')"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO app.seed (id, name) VALUES {};\nSELECT 1;",
+        rows.join(",\n")
+    );
+    let st = parse_sql(&sql);
+    assert_eq!(st.len(), 2);
+    assert!(sql[st[0].span.clone()].ends_with("☃')"));
+    assert_eq!(
+        st[0].ops,
+        vec![Op::Insert {
+            table: ObjName::new("app", "seed"),
+            from_select: false
+        }]
+    );
 }

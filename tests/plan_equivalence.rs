@@ -40,7 +40,8 @@ INSERT INTO logs SELECT g, 'm' || g FROM generate_series(1, 3000) g;
 
 fn check(prefix: &str, migration: &str, tables: &[(&str, &str, &[&str])]) -> lockstep::plan::Plan {
     let Some(cluster) = cluster() else {
-        return lockstep::plan::plan_sql(&catalog_of(BASE), "t", migration, &options()).expect("plan");
+        return lockstep::plan::plan_sql(&catalog_of(BASE), "t", migration, &options())
+            .expect("plan");
     };
     let (mut a, mut b, plan) = twin(cluster, prefix, BASE, SEED, migration);
     assert_same_schema(&mut a, &mut b, &plan);
@@ -48,9 +49,12 @@ fn check(prefix: &str, migration: &str, tables: &[(&str, &str, &[&str])]) -> loc
         let ra = rows(&mut a, table, order, skip);
         let rb = rows(&mut b, table, order, skip);
         assert_eq!(ra.len(), rb.len(), "row count of {table}");
-        assert!(ra == rb, "rows of {table} differ, first: {:?} vs {:?}", 
+        assert!(
+            ra == rb,
+            "rows of {table} differ, first: {:?} vs {:?}",
             ra.iter().zip(&rb).find(|(x, y)| x != y).map(|p| p.0),
-            ra.iter().zip(&rb).find(|(x, y)| x != y).map(|p| p.1));
+            ra.iter().zip(&rb).find(|(x, y)| x != y).map(|p| p.1)
+        );
     }
     plan
 }
@@ -64,9 +68,16 @@ fn add_column_not_null_with_volatile_default() {
         &[("items", "id", &["token", "seen"])],
     );
     assert!(plan.steps.iter().any(|s| s.kind == StepKind::Backfill));
-    assert!(plan.sql_steps().any(|s| s.sql().contains("VALIDATE CONSTRAINT")));
+    assert!(
+        plan.sql_steps()
+            .any(|s| s.sql().contains("VALIDATE CONSTRAINT"))
+    );
     // No step adds the column with its volatile default (that would rewrite the table).
-    assert!(!plan.sql_steps().any(|s| s.sql().contains("ADD COLUMN token uuid DEFAULT")));
+    assert!(
+        !plan
+            .sql_steps()
+            .any(|s| s.sql().contains("ADD COLUMN token uuid DEFAULT"))
+    );
     if let Some(cluster) = cluster() {
         // Every row got its own value, none is NULL.
         let (_, mut c) = fresh_db(cluster, "addcol_vals");
@@ -74,7 +85,10 @@ fn add_column_not_null_with_volatile_default() {
         c.batch_execute(SEED).unwrap();
         run_plan(&mut c, &plan);
         let r = c
-            .query_one("SELECT count(*), count(DISTINCT token), count(seen) FROM items", &[])
+            .query_one(
+                "SELECT count(*), count(DISTINCT token), count(seen) FROM items",
+                &[],
+            )
             .unwrap();
         assert_eq!(r.get::<_, i64>(0), 5000);
         assert_eq!(r.get::<_, i64>(1), 5000);
@@ -90,9 +104,18 @@ fn set_not_null_uses_a_validated_check() {
         &[("items", "id", &[])],
     );
     let sql: Vec<String> = plan.sql_steps().map(|s| s.sql()).collect();
-    let add = sql.iter().position(|s| s.contains("NOT VALID")).expect("check added");
-    let validate = sql.iter().position(|s| s.contains("VALIDATE")).expect("validated");
-    let set = sql.iter().position(|s| s.contains("SET NOT NULL")).expect("set");
+    let add = sql
+        .iter()
+        .position(|s| s.contains("NOT VALID"))
+        .expect("check added");
+    let validate = sql
+        .iter()
+        .position(|s| s.contains("VALIDATE"))
+        .expect("validated");
+    let set = sql
+        .iter()
+        .position(|s| s.contains("SET NOT NULL"))
+        .expect("set");
     assert!(add < validate && validate < set);
 }
 
@@ -115,25 +138,43 @@ fn rename_column_through_a_synced_copy() {
         "ALTER TABLE items RENAME COLUMN note TO remark;",
         &[("items", "id", &[])],
     );
-    let deploy = plan.steps.iter().position(|s| s.kind == StepKind::Deploy).expect("deploy");
+    let deploy = plan
+        .steps
+        .iter()
+        .position(|s| s.kind == StepKind::Deploy)
+        .expect("deploy");
     let drop = plan
         .steps
         .iter()
         .position(|s| s.sql().contains("DROP COLUMN note"))
         .expect("old column dropped");
-    assert!(deploy < drop, "the old column is dropped only after the deploy");
+    assert!(
+        deploy < drop,
+        "the old column is dropped only after the deploy"
+    );
 }
 
 #[test]
 fn rename_table_with_a_compatibility_view() {
-    let plan = check("rentab", "ALTER TABLE items RENAME TO products;", &[("products", "id", &[])]);
-    assert!(plan.sql_steps().any(|s| s.sql().contains("CREATE VIEW items AS SELECT * FROM products")));
+    let plan = check(
+        "rentab",
+        "ALTER TABLE items RENAME TO products;",
+        &[("products", "id", &[])],
+    );
+    assert!(plan.sql_steps().any(|s| {
+        s.sql()
+            .contains("CREATE VIEW items AS SELECT * FROM products")
+    }));
     if let Some(cluster) = cluster() {
         // Between expand and contract the old name still takes writes.
         let (_, mut c) = fresh_db(cluster, "rentab_view");
         c.batch_execute(BASE).unwrap();
         c.batch_execute(SEED).unwrap();
-        let first = plan.steps.iter().find(|s| s.kind != StepKind::Deploy).unwrap();
+        let first = plan
+            .steps
+            .iter()
+            .find(|s| s.kind != StepKind::Deploy)
+            .unwrap();
         let mut tx = c.transaction().unwrap();
         for s in &first.statements {
             tx.batch_execute(s).unwrap();
@@ -142,7 +183,10 @@ fn rename_table_with_a_compatibility_view() {
         c.batch_execute("INSERT INTO items (code) VALUES ('through view'); UPDATE items SET qty = 1 WHERE id = 1")
             .unwrap();
         let n: i64 = c
-            .query_one("SELECT count(*) FROM products WHERE code = 'through view'", &[])
+            .query_one(
+                "SELECT count(*) FROM products WHERE code = 'through view'",
+                &[],
+            )
             .unwrap()
             .get(0);
         assert_eq!(n, 1);
@@ -157,12 +201,16 @@ fn foreign_key_and_check_not_valid_then_validate() {
          ALTER TABLE items ADD CHECK (qty >= -2147483648);",
         &[("items", "id", &[])],
     );
-    let validates = plan.sql_steps().filter(|s| s.sql().contains("VALIDATE CONSTRAINT")).count();
+    let validates = plan
+        .sql_steps()
+        .filter(|s| s.sql().contains("VALIDATE CONSTRAINT"))
+        .count();
     assert_eq!(validates, 2);
     // VALIDATE runs in a transaction of its own, never with the NOT VALID add.
-    assert!(plan
-        .sql_steps()
-        .all(|s| !(s.sql().contains("NOT VALID") && s.sql().contains("VALIDATE"))));
+    assert!(
+        plan.sql_steps()
+            .all(|s| !(s.sql().contains("NOT VALID") && s.sql().contains("VALIDATE")))
+    );
 }
 
 #[test]
@@ -179,7 +227,10 @@ fn unique_and_primary_key_through_concurrent_indexes() {
         .collect();
     assert_eq!(cic.len(), 2);
     assert!(cic.iter().all(|s| !s.transactional));
-    assert!(plan.sql_steps().any(|s| s.sql().contains("PRIMARY KEY USING INDEX logs_pkey")));
+    assert!(
+        plan.sql_steps()
+            .any(|s| s.sql().contains("PRIMARY KEY USING INDEX logs_pkey"))
+    );
 }
 
 #[test]
@@ -191,12 +242,21 @@ fn create_and_drop_index_concurrently_with_cleanup() {
     );
     let steps: Vec<_> = plan.sql_steps().collect();
     for (i, s) in steps.iter().enumerate() {
-        if s.sql().contains("CREATE INDEX CONCURRENTLY") || s.sql().contains("CREATE UNIQUE INDEX CONCURRENTLY") {
+        if s.sql().contains("CREATE INDEX CONCURRENTLY")
+            || s.sql().contains("CREATE UNIQUE INDEX CONCURRENTLY")
+        {
             assert!(!s.transactional);
-            assert!(i > 0 && steps[i - 1].sql().contains("NOT indisvalid"), "cleanup before the build");
+            assert!(
+                i > 0 && steps[i - 1].sql().contains("NOT indisvalid"),
+                "cleanup before the build"
+            );
         }
     }
-    assert!(steps.iter().any(|s| s.sql().contains("DROP INDEX CONCURRENTLY items_note_idx")));
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.sql().contains("DROP INDEX CONCURRENTLY items_note_idx"))
+    );
 }
 
 #[test]
@@ -206,13 +266,23 @@ fn drop_column_and_table_after_a_deploy() {
         "ALTER TABLE items DROP COLUMN label;\nDROP TABLE old_stuff;",
         &[("items", "id", &[])],
     );
-    let deploy = plan.steps.iter().position(|s| s.kind == StepKind::Deploy).expect("deploy");
+    let deploy = plan
+        .steps
+        .iter()
+        .position(|s| s.kind == StepKind::Deploy)
+        .expect("deploy");
     for s in &plan.steps[..deploy] {
         assert!(!s.sql().contains("DROP COLUMN") && !s.sql().contains("DROP TABLE"));
     }
     // The index on (qty, label) is dropped concurrently before the column.
-    let idx = plan.steps.iter().position(|s| s.sql().contains("DROP INDEX CONCURRENTLY IF EXISTS items_qty_label_idx"));
-    let col = plan.steps.iter().position(|s| s.sql().contains("DROP COLUMN label"));
+    let idx = plan.steps.iter().position(|s| {
+        s.sql()
+            .contains("DROP INDEX CONCURRENTLY IF EXISTS items_qty_label_idx")
+    });
+    let col = plan
+        .steps
+        .iter()
+        .position(|s| s.sql().contains("DROP COLUMN label"));
     assert!(idx.is_some() && idx < col);
 }
 
@@ -222,13 +292,16 @@ fn data_migrations_become_batched_backfills() {
         "data",
         "CREATE TABLE archive (id bigint PRIMARY KEY, qty int);\n\
          UPDATE items SET note = 'n/a' WHERE note IS NULL;\n\
-         UPDATE items SET qty = qty + 1;\n\
+         UPDATE items SET qty = qty / 2;\n\
          INSERT INTO archive (id, qty) SELECT id, qty FROM items WHERE qty > 900;\n\
-         DELETE FROM items WHERE qty < 10;",
+         DELETE FROM items WHERE label IS NULL;",
         &[("items", "id", &[]), ("archive", "id", &[])],
     );
     assert_eq!(
-        plan.steps.iter().filter(|s| s.kind == StepKind::Backfill).count(),
+        plan.steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Backfill)
+            .count(),
         4,
         "{:#?}",
         plan.steps.iter().map(|s| &s.title).collect::<Vec<_>>()
@@ -295,7 +368,10 @@ fn safe_statements_pass_through_in_order() {
         BASE,
         "CREATE TABLE t1 (id int PRIMARY KEY);\nCREATE INDEX t1_idx ON t1 (id);\nALTER TABLE items ADD COLUMN flag boolean DEFAULT false;\nCOMMENT ON TABLE items IS 'x';",
     );
-    let sql: Vec<String> = plan.sql_steps().map(|s| s.statements.last().cloned().unwrap_or_default()).collect();
+    let sql: Vec<String> = plan
+        .sql_steps()
+        .map(|s| s.statements.last().cloned().unwrap_or_default())
+        .collect();
     assert_eq!(
         sql,
         vec![
@@ -308,7 +384,11 @@ fn safe_statements_pass_through_in_order() {
     // Every step that takes a lock on an existing table sets lock_timeout.
     for s in plan.sql_steps() {
         if s.locks.iter().any(|l| l.mode == "ACCESS EXCLUSIVE") {
-            assert!(s.statements[0].starts_with("SET lock_timeout = '2000ms'"), "{:?}", s.statements);
+            assert!(
+                s.statements[0].starts_with("SET lock_timeout = '2000ms'"),
+                "{:?}",
+                s.statements
+            );
         }
     }
 }

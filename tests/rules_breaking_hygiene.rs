@@ -82,9 +82,15 @@ fn every_rule_is_registered_with_its_category_and_severity() {
     for id in HYGIENE {
         let m = rules::meta(id).unwrap_or_else(|| panic!("{id} is not in the registry"));
         assert_eq!(m.category, Category::Hygiene, "{id}");
-        assert!(m.severity < Severity::Error, "{id}: hygiene rules are never errors");
+        assert!(
+            m.severity < Severity::Error,
+            "{id}: hygiene rules are never errors"
+        );
     }
-    assert_eq!(rules::meta("drop-not-null").map(|m| m.severity), Some(Severity::Warning));
+    assert_eq!(
+        rules::meta("drop-not-null").map(|m| m.severity),
+        Some(Severity::Warning)
+    );
 }
 
 #[test]
@@ -126,8 +132,16 @@ fn foreign_key_indexed_later_in_the_same_migration_is_clean() {
     let found = of(&a, "foreign-key-without-index");
     // books is covered by the later composite index; reviews is not covered at all.
     assert_eq!(found.len(), 1, "{}", summary(&a));
-    assert_eq!(line(sql, found[0]), 3, "reported at the ALTER TABLE that adds the key");
-    assert!(found[0].message.contains("reviews.book_id"), "{}", found[0].message);
+    assert_eq!(
+        line(sql, found[0]),
+        3,
+        "reported at the ALTER TABLE that adds the key"
+    );
+    assert!(
+        found[0].message.contains("reviews.book_id"),
+        "{}",
+        found[0].message
+    );
 }
 
 #[test]
@@ -136,7 +150,12 @@ fn index_that_does_not_lead_with_the_key_does_not_count() {
     let sql = "CREATE TABLE books (id bigint PRIMARY KEY, author_id bigint REFERENCES authors (id));\n\
                CREATE INDEX books_id_author_idx ON books (id, author_id);\n";
     let a = lint(setup, sql);
-    assert_eq!(of(&a, "foreign-key-without-index").len(), 1, "{}", summary(&a));
+    assert_eq!(
+        of(&a, "foreign-key-without-index").len(),
+        1,
+        "{}",
+        summary(&a)
+    );
 }
 
 #[test]
@@ -159,8 +178,16 @@ fn self_reference_is_not_a_cycle() {
     let sql = "CREATE TABLE categories (id bigint PRIMARY KEY, parent_id bigint REFERENCES categories (id));\n\
                CREATE INDEX categories_parent_idx ON categories (parent_id);";
     let a = lint("", sql);
-    assert!(of(&a, "circular-foreign-keys").is_empty(), "{}", summary(&a));
-    assert!(of(&a, "foreign-key-without-index").is_empty(), "{}", summary(&a));
+    assert!(
+        of(&a, "circular-foreign-keys").is_empty(),
+        "{}",
+        summary(&a)
+    );
+    assert!(
+        of(&a, "foreign-key-without-index").is_empty(),
+        "{}",
+        summary(&a)
+    );
 }
 
 #[test]
@@ -221,7 +248,11 @@ fn hygiene_is_judged_where_the_column_is_introduced() {
     let found = of(&a, "prefer-timestamptz");
     assert_eq!(found.len(), 1, "{}", summary(&a));
     assert_eq!(line(sql, found[0]), 2);
-    assert!(found[0].message.contains("audit.note"), "{}", found[0].message);
+    assert!(
+        found[0].message.contains("audit.note"),
+        "{}",
+        found[0].message
+    );
 }
 
 #[test]
@@ -241,13 +272,26 @@ fn long_identifier_reports_the_truncated_name() {
     let a = lint("", &sql);
     let found = of(&a, "identifier-too-long");
     assert_eq!(found.len(), 1, "{}", summary(&a));
-    assert!(found[0].message.contains(&long[..63]), "{}", found[0].message);
-    assert!(found[0].message.contains("72 bytes"), "{}", found[0].message);
+    assert!(
+        found[0].message.contains(&long[..63]),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        found[0].message.contains("72 bytes"),
+        "{}",
+        found[0].message
+    );
 }
 
 #[test]
 fn down_scripts_are_not_judged_by_breaking_rules() {
-    let mut m = inline_migration(1, "add_nickname", "ALTER TABLE users ADD COLUMN nickname text;", true);
+    let mut m = inline_migration(
+        1,
+        "add_nickname",
+        "ALTER TABLE users ADD COLUMN nickname text;",
+        true,
+    );
     let down = "ALTER TABLE users DROP COLUMN nickname;";
     m.down = Some(Script {
         path: PathBuf::from("add_nickname.down.sql"),
@@ -255,7 +299,12 @@ fn down_scripts_are_not_judged_by_breaking_rules() {
         range: 0..down.len(),
         whole_statements: Vec::new(),
     });
-    let setup = inline_migration(0, "setup", "CREATE TABLE users (id bigint PRIMARY KEY);", true);
+    let setup = inline_migration(
+        0,
+        "setup",
+        "CREATE TABLE users (id bigint PRIMARY KEY);",
+        true,
+    );
     let migrations: Vec<Migration> = vec![setup, m];
     let a = analyze::analyze(&migrations, &Settings::default(), &|m| m.order == 1);
     assert!(of(&a, "drop-column").is_empty(), "{}", summary(&a));
@@ -288,7 +337,11 @@ fn ignore_applies_across_comment_lines_but_not_past_a_statement() {
     let a = lint(USERS, sql);
     let found = of(&a, "drop-column");
     assert_eq!(found.len(), 1, "{}", summary(&a));
-    assert_eq!(line(sql, found[0]), 6, "a trailing comment covers its own line only");
+    assert_eq!(
+        line(sql, found[0]),
+        6,
+        "a trailing comment covers its own line only"
+    );
 }
 
 #[test]
@@ -325,10 +378,22 @@ fn unused_ignore_is_reported_at_the_comment() {
     let unused = of(&a, "unused-ignore");
     assert_eq!(unused.len(), 2, "{}", summary(&a));
     assert_eq!(line(sql, unused[0]), 1);
-    assert!(unused[0].message.contains("suppresses nothing"), "{}", unused[0].message);
+    assert!(
+        unused[0].message.contains("suppresses nothing"),
+        "{}",
+        unused[0].message
+    );
     assert_eq!(line(sql, unused[1]), 3);
-    assert!(unused[1].message.contains("drop-colum"), "{}", unused[1].message);
-    assert!(unused[1].message.contains("no known rule"), "{}", unused[1].message);
+    assert!(
+        unused[1].message.contains("drop-colum"),
+        "{}",
+        unused[1].message
+    );
+    assert!(
+        unused[1].message.contains("no known rule"),
+        "{}",
+        unused[1].message
+    );
     // The typo did not silence the real finding.
     assert_eq!(of(&a, "drop-column").len(), 1, "{}", summary(&a));
 }

@@ -4,7 +4,7 @@
 
 use lockstep::analyze::{analyze, inline_migration};
 use lockstep::ops::ObjName;
-use lockstep::rules::{Finding, RuleMeta, metas, registry};
+use lockstep::rules::{ExampleScope, Finding, RuleMeta, metas, registry};
 use lockstep::settings::{Settings, Severity, TableSize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -94,14 +94,25 @@ fn every_yaml_has_a_rule_and_every_rule_a_yaml() {
     assert_eq!(impl_ids.len(), impl_set.len(), "a rule is registered twice");
     let missing_impl: Vec<_> = file_ids.difference(&impl_set).collect();
     let missing_yaml: Vec<_> = impl_set.difference(&file_ids).collect();
-    assert!(missing_impl.is_empty(), "YAML without a rule: {missing_impl:?}");
-    assert!(missing_yaml.is_empty(), "rule without a YAML: {missing_yaml:?}");
+    assert!(
+        missing_impl.is_empty(),
+        "YAML without a rule: {missing_impl:?}"
+    );
+    assert!(
+        missing_yaml.is_empty(),
+        "rule without a YAML: {missing_yaml:?}"
+    );
 }
 
 #[test]
 fn every_bad_example_fires_and_every_good_example_does_not() {
     let mut failures = Vec::new();
     for (_, meta) in metas() {
+        // Folder-scoped examples (down scripts, lockstep.lock) are exercised by their
+        // rules' own integration tests.
+        if meta.example_scope == ExampleScope::Folder {
+            continue;
+        }
         let settings = Settings {
             pg_version: version_for(meta),
             ..Default::default()
@@ -152,7 +163,9 @@ fn every_rule_has_complete_documentation() {
             assert!(!text.trim().is_empty(), "{}: empty {field}", m.id);
         }
         assert!(
-            lockstep::locks::PG_VERSIONS.clone().any(|v| m.applies_to(v)),
+            lockstep::locks::PG_VERSIONS
+                .clone()
+                .any(|v| m.applies_to(v)),
             "{}: pg_versions {} matches no supported version",
             m.id,
             m.pg_versions
@@ -195,7 +208,10 @@ fn size_decides_severity_and_the_message_shows_it() {
 fn concurrently_outside_a_transaction_is_clean() {
     let sql = "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);";
     let outside = lint(USERS, sql, false);
-    assert!(of(&outside, "concurrently-in-transaction").is_empty(), "{outside:?}");
+    assert!(
+        of(&outside, "concurrently-in-transaction").is_empty(),
+        "{outside:?}"
+    );
     assert!(of(&outside, "create-index-non-concurrently").is_empty());
     assert!(of(&outside, "missing-lock-timeout").is_empty());
 
@@ -209,12 +225,11 @@ fn concurrently_outside_a_transaction_is_clean() {
     assert!(f[0].message.contains("line 1"), "{}", f[0].message);
 
     // And outside again after the COMMIT.
-    let after = lint(
-        USERS,
-        &format!("BEGIN;\nSELECT 1;\nCOMMIT;\n{sql}"),
-        false,
+    let after = lint(USERS, &format!("BEGIN;\nSELECT 1;\nCOMMIT;\n{sql}"), false);
+    assert!(
+        of(&after, "concurrently-in-transaction").is_empty(),
+        "{after:?}"
     );
-    assert!(of(&after, "concurrently-in-transaction").is_empty(), "{after:?}");
 }
 
 #[test]
@@ -225,10 +240,18 @@ fn lock_timeout_zero_does_not_count() {
     let none = lint(USERS, alter, true);
     let f = of(&none, rule);
     assert_eq!(f.len(), 1, "{none:?}");
-    assert!(f[0].message.contains("ACCESS EXCLUSIVE"), "{}", f[0].message);
+    assert!(
+        f[0].message.contains("ACCESS EXCLUSIVE"),
+        "{}",
+        f[0].message
+    );
 
     let zero = lint(USERS, &format!("SET lock_timeout = 0;\n{alter}"), true);
-    assert_eq!(of(&zero, rule).len(), 1, "lock_timeout = 0 disables the timeout");
+    assert_eq!(
+        of(&zero, rule).len(),
+        1,
+        "lock_timeout = 0 disables the timeout"
+    );
 
     let two = lint(USERS, &format!("SET lock_timeout = '2s';\n{alter}"), true);
     assert!(of(&two, rule).is_empty(), "{two:?}");
@@ -263,7 +286,11 @@ fn binary_coercible_type_change_is_not_a_rewrite() {
         let f = lint(USERS, sql, true);
         assert!(of(&f, rule).is_empty(), "{sql}: {f:?}");
     }
-    let f = lint(USERS, "ALTER TABLE users ALTER COLUMN score TYPE bigint;", true);
+    let f = lint(
+        USERS,
+        "ALTER TABLE users ALTER COLUMN score TYPE bigint;",
+        true,
+    );
     let r = of(&f, rule);
     assert_eq!(r.len(), 1, "{f:?}");
     assert!(r[0].message.contains("rewrites"), "{}", r[0].message);
@@ -290,8 +317,16 @@ fn one_statement_breaking_several_rules_gives_one_finding_per_rule() {
     let fk = of(&f, "add-foreign-key");
     assert_eq!(fk.len(), 1, "{f:?}");
     // Both tables named, with their sizes.
-    assert!(fk[0].message.contains("\"orders\" (2.0 M rows)"), "{}", fk[0].message);
-    assert!(fk[0].message.contains("\"users\" (50 M rows)"), "{}", fk[0].message);
+    assert!(
+        fk[0].message.contains("\"orders\" (2.0 M rows)"),
+        "{}",
+        fk[0].message
+    );
+    assert!(
+        fk[0].message.contains("\"users\" (50 M rows)"),
+        "{}",
+        fk[0].message
+    );
     assert_eq!(fk[0].severity, Severity::Error);
     assert_eq!(of(&f, "missing-lock-timeout").len(), 1, "{f:?}");
     // The validation fact is add-foreign-key's alone.
@@ -370,7 +405,10 @@ fn validate_after_commit_is_fine() {
     assert_eq!(f.len(), 1, "{same:?}");
     assert!(f[0].message.contains("line 2"), "{}", f[0].message);
     // The same fact is not repeated as long work after the ADD's lock.
-    assert!(of(&same, "long-work-after-strong-lock").is_empty(), "{same:?}");
+    assert!(
+        of(&same, "long-work-after-strong-lock").is_empty(),
+        "{same:?}"
+    );
 }
 
 #[test]
@@ -381,15 +419,18 @@ fn long_work_is_reported_only_while_the_lock_is_held() {
     let held = lint(USERS, &format!("{alter}\n{update}"), true);
     let f = of(&held, rule);
     assert_eq!(f.len(), 1, "{held:?}");
-    assert!(f[0].message.contains("updates rows of \"users\""), "{}", f[0].message);
-    // The sharper fact wins: no schema-and-data finding for the same pair.
-    assert!(of(&held, "schema-and-data-in-one-transaction").is_empty(), "{held:?}");
-
-    let split = lint(
-        USERS,
-        &format!("BEGIN;\n{alter}\nCOMMIT;\n{update}"),
-        false,
+    assert!(
+        f[0].message.contains("updates rows of \"users\""),
+        "{}",
+        f[0].message
     );
+    // The sharper fact wins: no schema-and-data finding for the same pair.
+    assert!(
+        of(&held, "schema-and-data-in-one-transaction").is_empty(),
+        "{held:?}"
+    );
+
+    let split = lint(USERS, &format!("BEGIN;\n{alter}\nCOMMIT;\n{update}"), false);
     assert!(of(&split, rule).is_empty(), "{split:?}");
 }
 

@@ -24,7 +24,9 @@ pub struct BackfillArgs {
 pub enum BackfillCommand {
     /// Run the backfill steps of a plan (all of them, or `--step N`), resuming where a
     /// previous run stopped.
-    #[command(after_help = "Examples:\n  lockstep plan db/migrations --format yaml > plan.yaml\n  lockstep backfill run plan.yaml --step 3 --database-url postgres://app@db/shop\n  lockstep backfill run plan.yaml --target-batch-time 500ms --max-lag 2s")]
+    #[command(
+        after_help = "Examples:\n  lockstep plan db/migrations --format yaml > plan.yaml\n  lockstep backfill run plan.yaml --step 3 --database-url postgres://app@db/shop\n  lockstep backfill run plan.yaml --target-batch-time 500ms --max-lag 2s"
+    )]
     Run(RunArgs),
 }
 
@@ -103,7 +105,11 @@ fn run_inner(args: &RunArgs, quiet: bool) -> miette::Result<ExitCode> {
             Some(n) => miette::miette!(
                 "{}: step {n} is not a backfill step (backfill steps: {})",
                 args.plan.display(),
-                if have.is_empty() { "none".into() } else { have.join(", ") }
+                if have.is_empty() {
+                    "none".into()
+                } else {
+                    have.join(", ")
+                }
             ),
             None => miette::miette!("{}: the plan has no backfill steps", args.plan.display()),
         });
@@ -125,7 +131,9 @@ fn run_inner(args: &RunArgs, quiet: bool) -> miette::Result<ExitCode> {
                 step.id, db.target, step.title, step.job.job
             );
         }
-        match backfill_runner::run_job(&mut db, &step.job, &overrides, &stop).map_err(live_report)? {
+        match backfill_runner::run_job(&mut db, &step.job, &overrides, &stop)
+            .map_err(live_report)?
+        {
             Outcome::Done {
                 rows_changed,
                 batches,

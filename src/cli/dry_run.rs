@@ -124,9 +124,9 @@ fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<E
         }
     }
     let throughput = match &args.throughput {
-        Some(t) => parse_quantity(t)
-            .filter(|n| *n > 0)
-            .ok_or_else(|| miette::miette!("--throughput {t:?}: write a size per second, e.g. 100MB"))?,
+        Some(t) => parse_quantity(t).filter(|n| *n > 0).ok_or_else(|| {
+            miette::miette!("--throughput {t:?}: write a size per second, e.g. 100MB")
+        })?,
         None => config
             .file
             .throughput
@@ -199,7 +199,14 @@ fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<E
                     "note: no database named (--database-url, DATABASE_URL, PGHOST): tracing on a throwaway local cluster"
                 );
             }
-            scratch_only(&loaded.migrations, loaded.layout, &settings, &opts, args.pending, statement_timeout)?
+            scratch_only(
+                &loaded.migrations,
+                loaded.layout,
+                &settings,
+                &opts,
+                args.pending,
+                statement_timeout,
+            )?
         }
     };
 
@@ -290,16 +297,15 @@ fn scratch_only(
         )],
     };
     let analysis = dry_run::analyze_pending(migrations, settings, &history.pending);
-    let statements = dry_run::planned_statements(
-        &analysis,
-        &Default::default(),
-        settings,
-        opts.throughput,
-    );
+    let statements =
+        dry_run::planned_statements(&analysis, &Default::default(), settings, opts.throughput);
     let mut s = start_scratch(&migrations[..split])?;
-    let version = s
-        .db
-        .query_one("reading the server version", "SELECT current_setting('server_version')", &[])
+    let version =
+        s.db.query_one(
+            "reading the server version",
+            "SELECT current_setting('server_version')",
+            &[],
+        )
         .map(|r| r.get::<_, String>(0))
         .ok();
     let scripts: Vec<_> = analysis
@@ -313,8 +319,8 @@ fn scratch_only(
         block_budget: None,
     };
     let target = s.db.target.clone();
-    let trace = trace::run(&mut s.db, &target, &scripts, &analysis.sources, &topts)
-        .map_err(live_report)?;
+    let trace =
+        trace::run(&mut s.db, &target, &scripts, &analysis.sources, &topts).map_err(live_report)?;
     let findings = analysis
         .findings
         .iter()

@@ -70,7 +70,10 @@ fn find_migration<'a>(migrations: &'a [Migration], at: &str) -> miette::Result<&
         many => Err(miette::miette!(
             "--at {at}: matches {} migrations ({}); give more of the id",
             many.len(),
-            many.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }

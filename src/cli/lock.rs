@@ -92,10 +92,16 @@ fn run_inner(args: &LockArgs, quiet: bool) -> miette::Result<ExitCode> {
 
 /// "2 added, 1 updated, 1 removed" between two lock files.
 fn changes(old: &LockFile, new: &LockFile) -> String {
-    let before: BTreeMap<&str, &str> =
-        old.migrations.iter().map(|e| (e.id.as_str(), e.sha256.as_str())).collect();
-    let after: BTreeMap<&str, &str> =
-        new.migrations.iter().map(|e| (e.id.as_str(), e.sha256.as_str())).collect();
+    let before: BTreeMap<&str, &str> = old
+        .migrations
+        .iter()
+        .map(|e| (e.id.as_str(), e.sha256.as_str()))
+        .collect();
+    let after: BTreeMap<&str, &str> = new
+        .migrations
+        .iter()
+        .map(|e| (e.id.as_str(), e.sha256.as_str()))
+        .collect();
     let added = after.keys().filter(|k| !before.contains_key(*k)).count();
     let removed = before.keys().filter(|k| !after.contains_key(*k)).count();
     let updated = after

@@ -84,7 +84,10 @@ fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
         std::io::stdin()
             .read_to_string(&mut sql)
             .map_err(|e| miette::miette!("stdin: cannot read: {e}"))?;
-        (Layout::Plain, vec![inline_migration(0, "stdin", &sql, true)])
+        (
+            Layout::Plain,
+            vec![inline_migration(0, "stdin", &sql, true)],
+        )
     } else {
         let exclude = config.file.exclude.clone().unwrap_or_default();
         let loaded = source::load(
@@ -132,7 +135,10 @@ fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
     }
     if args.diff {
         let m = &migrations[target];
-        print!("{}", diff::unified(m.up.text(), &plan, &m.up.path.display().to_string()));
+        print!(
+            "{}",
+            diff::unified(m.up.text(), &plan, &m.up.path.display().to_string())
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(dir) = &args.write {

@@ -144,6 +144,12 @@ pub enum Outcome {
     Interrupted { rows_changed: u64, batches: u64 },
 }
 
+/// A key as the batch SQL passes it around: one text value per key column.
+type KeyText = Vec<Option<String>>;
+
+/// What one batch did: rows walked, rows changed, the last key walked.
+type BatchResult = (u64, u64, Option<KeyText>);
+
 /// The checkpoint row.
 struct Checkpoint {
     upper_key: Option<Vec<Option<String>>>,
@@ -299,7 +305,9 @@ pub fn run_job(
     let target = overrides
         .target_batch_time
         .unwrap_or(Duration::from_millis(job.target_batch_time_ms));
-    let sleep = overrides.sleep.unwrap_or(Duration::from_millis(job.sleep_ms));
+    let sleep = overrides
+        .sleep
+        .unwrap_or(Duration::from_millis(job.sleep_ms));
     let max_lag = overrides
         .max_lag
         .unwrap_or(Duration::from_millis(job.max_replica_lag_ms));
@@ -332,9 +340,7 @@ pub fn run_job(
             )?;
             break;
         };
-        if stop.load(Ordering::SeqCst)
-            || overrides.max_batches.is_some_and(|m| run_batches >= m)
-        {
+        if stop.load(Ordering::SeqCst) || overrides.max_batches.is_some_and(|m| run_batches >= m) {
             progress.finish();
             return Ok(Outcome::Interrupted {
                 rows_changed: changed_total,
@@ -413,10 +419,8 @@ fn run_batch(
     upper: &Vec<Option<String>>,
     size: u64,
     statement_timeout: Duration,
-) -> Result<(u64, u64, Option<Vec<Option<String>>>), BatchError> {
-    let fatal = |what: &str, e: postgres::Error| {
-        BatchError::Fatal(LiveError::query(what, &e))
-    };
+) -> Result<BatchResult, BatchError> {
+    let fatal = |what: &str, e: postgres::Error| BatchError::Fatal(LiveError::query(what, &e));
     let client = db.client();
     let mut tx = client
         .transaction()
@@ -449,10 +453,15 @@ fn run_batch(
             });
         }
     };
-    let scanned: i64 = row.try_get(0).map_err(|e| fatal("reading the batch result", e))?;
-    let changed: i64 = row.try_get(1).map_err(|e| fatal("reading the batch result", e))?;
-    let last: Option<Vec<Option<String>>> =
-        row.try_get(2).map_err(|e| fatal("reading the batch result", e))?;
+    let scanned: i64 = row
+        .try_get(0)
+        .map_err(|e| fatal("reading the batch result", e))?;
+    let changed: i64 = row
+        .try_get(1)
+        .map_err(|e| fatal("reading the batch result", e))?;
+    let last: Option<Vec<Option<String>>> = row
+        .try_get(2)
+        .map_err(|e| fatal("reading the batch result", e))?;
     let scanned_u = u64::try_from(scanned).unwrap_or(0);
     let done = scanned_u < size;
     let size_i32 = i32::try_from(size).unwrap_or(i32::MAX);

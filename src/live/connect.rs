@@ -139,10 +139,11 @@ impl ConnParams {
             ("connect_timeout", "PGCONNECT_TIMEOUT"),
             ("application_name", "PGAPPNAME"),
         ] {
-            if !kv.iter().any(|(k, _)| k == key) {
-                if let Some(v) = env(var) {
-                    kv.push((key.to_string(), v));
-                }
+            if kv.iter().any(|(k, _)| k == key) {
+                continue;
+            }
+            if let Some(v) = env(var) {
+                kv.push((key.to_string(), v));
             }
         }
         let get = |key: &str| {
@@ -184,7 +185,9 @@ impl ConnParams {
         };
         let connect_timeout = match get("connect_timeout") {
             Some(t) => Duration::from_secs(t.trim().parse::<u64>().map_err(|_| {
-                LiveError::BadConnString(format!("connect_timeout `{t}` is not a number of seconds"))
+                LiveError::BadConnString(format!(
+                    "connect_timeout `{t}` is not a number of seconds"
+                ))
             })?),
             None => Duration::from_secs(10),
         };
@@ -243,8 +246,13 @@ impl ConnParams {
 
     /// Opens a connection. Failures carry the redacted target and the hint.
     pub fn connect(&self) -> Result<Client, LiveError> {
-        let config = self.config();
-        let result = if self.sslmode == SslMode::Disable {
+        let mut config = self.config();
+        // Like libpq: TLS is never used on unix sockets, whatever sslmode says.
+        let sockets_only = self.hosts.iter().all(|h| h.starts_with('/'));
+        if sockets_only {
+            config.ssl_mode(postgres::config::SslMode::Disable);
+        }
+        let result = if self.sslmode == SslMode::Disable || sockets_only {
             config.connect(postgres::NoTls)
         } else {
             let tls = tls_connector(self)?;
@@ -327,9 +335,7 @@ fn percent_decode(s: &str) -> Result<String, LiveError> {
             let hex = s
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    LiveError::BadConnString("bad percent-escape in the URL".into())
-                })?;
+                .ok_or_else(|| LiveError::BadConnString("bad percent-escape in the URL".into()))?;
             out.push(hex);
             i += 3;
         } else {
@@ -343,10 +349,7 @@ fn percent_decode(s: &str) -> Result<String, LiveError> {
 
 /// `postgres://user:pass@host:port,host2/db?sslmode=require&host=/run/pg` → key/value pairs.
 fn parse_url(url: &str) -> Result<Vec<(String, String)>, LiveError> {
-    let rest = url
-        .split_once("://")
-        .map(|(_, r)| r)
-        .unwrap_or(url);
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let (main, query) = match rest.split_once('?') {
         Some((m, q)) => (m, Some(q)),
         None => (rest, None),
@@ -568,7 +571,9 @@ pub fn redact(text: &str) -> String {
 // ---- TLS
 
 /// The rustls connector for `params.sslmode`.
-fn tls_connector(params: &ConnParams) -> Result<tokio_postgres_rustls::MakeRustlsConnect, LiveError> {
+fn tls_connector(
+    params: &ConnParams,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, LiveError> {
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
     use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -712,7 +717,10 @@ fn root_store(explicit: Option<&Path>) -> Result<rustls::RootCertStore, LiveErro
     match file {
         Some(path) if path.as_os_str() != "system" => {
             let certs = CertificateDer::pem_file_iter(&path).map_err(|e| {
-                LiveError::Tls(format!("cannot read root certificates {}: {e}", path.display()))
+                LiveError::Tls(format!(
+                    "cannot read root certificates {}: {e}",
+                    path.display()
+                ))
             })?;
             for cert in certs {
                 let cert = cert.map_err(|e| {
@@ -842,8 +850,11 @@ mod tests {
 
     #[test]
     fn unix_socket_in_query_and_keyword_form() {
-        let p = ConnParams::resolve(Some("postgresql:///app?host=/run/pg&port=5433&user=u"), &no_env)
-            .unwrap();
+        let p = ConnParams::resolve(
+            Some("postgresql:///app?host=/run/pg&port=5433&user=u"),
+            &no_env,
+        )
+        .unwrap();
         assert_eq!(p.hosts, ["/run/pg"]);
         assert_eq!(p.port, 5433);
         assert_eq!(p.dbname, "app");
@@ -883,14 +894,41 @@ mod tests {
     }
 
     #[test]
+    fn tls_connectors_build_for_every_mode() {
+        for mode in ["prefer", "require", "verify-ca", "verify-full"] {
+            let p = ConnParams::resolve(
+                Some(&format!("postgres://u@db.example.com/x?sslmode={mode}")),
+                &no_env,
+            )
+            .unwrap();
+            assert!(tls_connector(&p).is_ok(), "{mode}");
+        }
+        let p = ConnParams::resolve(
+            Some("postgres://u@db/x?sslmode=verify-full&sslrootcert=/nonexistent/root.crt"),
+            &no_env,
+        )
+        .unwrap();
+        let e = tls_connector(&p)
+            .err()
+            .expect("missing root file is an error");
+        assert!(e.to_string().contains("/nonexistent/root.crt"), "{e}");
+    }
+
+    #[test]
     fn redacts_passwords() {
         assert_eq!(
             redact("could not reach postgres://app:hunter2@db:5432/x today"),
             "could not reach postgres://app:***@db:5432/x today"
         );
-        assert_eq!(redact("host=db password=hunter2 user=x"), "host=db password=*** user=x");
+        assert_eq!(
+            redact("host=db password=hunter2 user=x"),
+            "host=db password=*** user=x"
+        );
         assert_eq!(redact("password='a b' user=x"), "password=*** user=x");
-        assert_eq!(redact("postgres://h/db?password=pw&x=1"), "postgres://h/db?password=***&x=1");
+        assert_eq!(
+            redact("postgres://h/db?password=pw&x=1"),
+            "postgres://h/db?password=***&x=1"
+        );
         assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
     }
 }

@@ -71,13 +71,17 @@ pub fn expected_objects(
                         item(
                             "exists",
                             table.qualified(),
-                            format!("CREATE TABLE {table}: the table already exists in the database"),
+                            format!(
+                                "CREATE TABLE {table}: the table already exists in the database"
+                            ),
                         );
                     }
                     created.insert(table.clone());
                     dropped.remove(table);
                 }
-                Op::CreateView { name, or_replace, .. } => {
+                Op::CreateView {
+                    name, or_replace, ..
+                } => {
                     if !*or_replace && in_db(name) && !dropped.contains(name) {
                         item(
                             "exists",
@@ -87,7 +91,9 @@ pub fn expected_objects(
                     }
                     created.insert(name.clone());
                 }
-                Op::DropTable { table, if_exists, .. } => {
+                Op::DropTable {
+                    table, if_exists, ..
+                } => {
                     if !*if_exists && !in_db(table) && !created.contains(table) {
                         item(
                             "missing",
@@ -105,11 +111,16 @@ pub fn expected_objects(
                 _ => {
                     let Some(table) = op.table() else { continue };
                     // Operations that tolerate a missing table, or create it.
-                    let tolerant = matches!(
-                        op,
-                        Op::DropView { if_exists: true, .. } | Op::Insert { .. }
-                    ) || matches!(op, Op::VacuumFull { table: None } | Op::Vacuum { .. });
-                    let exists = (in_db(table) && !dropped.contains(table)) || created.contains(table);
+                    let tolerant =
+                        matches!(
+                            op,
+                            Op::DropView {
+                                if_exists: true,
+                                ..
+                            } | Op::Insert { .. }
+                        ) || matches!(op, Op::VacuumFull { table: None } | Op::Vacuum { .. });
+                    let exists =
+                        (in_db(table) && !dropped.contains(table)) || created.contains(table);
                     if !exists && !tolerant {
                         item(
                             "missing",
@@ -177,17 +188,17 @@ pub fn expected_objects(
                         | Op::SetNotNull { column, .. }
                         | Op::DropNotNull { column, .. }
                         | Op::SetDefault { column, .. }
-                        | Op::DropDefault { column, .. } => {
-                            if !has_col(table, column) && !added_cols.contains(&col(column)) {
-                                item(
-                                    "missing",
-                                    format!("{}.{column}", table.qualified()),
-                                    format!(
-                                        "{}: {table} has no column {column}",
-                                        op.kind().replace('_', " ")
-                                    ),
-                                );
-                            }
+                        | Op::DropDefault { column, .. }
+                            if !has_col(table, column) && !added_cols.contains(&col(column)) =>
+                        {
+                            item(
+                                "missing",
+                                format!("{}.{column}", table.qualified()),
+                                format!(
+                                    "{}: {table} has no column {column}",
+                                    op.kind().replace('_', " ")
+                                ),
+                            );
                         }
                         _ => {}
                     }

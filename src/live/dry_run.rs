@@ -113,9 +113,15 @@ fn touched_tables(analysis: &Analysis) -> Vec<ObjName> {
 }
 
 /// Analyses `migrations`, linting only those in `pending` (up scripts only matter here).
-pub fn analyze_pending(migrations: &[Migration], settings: &Settings, pending: &[String]) -> Analysis {
+pub fn analyze_pending(
+    migrations: &[Migration],
+    settings: &Settings,
+    pending: &[String],
+) -> Analysis {
     let pending: HashSet<&str> = pending.iter().map(String::as_str).collect();
-    analyze(migrations, settings, &|m: &Migration| pending.contains(m.id.as_str()))
+    analyze(migrations, settings, &|m: &Migration| {
+        pending.contains(m.id.as_str())
+    })
 }
 
 /// Reads the database (read-only) and builds the report. Returns the analysis of the pending
@@ -186,7 +192,11 @@ fn inspect_in_transaction(
 
     // Drift: what the pending statements expect, and the applied history vs the database.
     let mut pending_statements = Vec::new();
-    for s in analysis.scripts.iter().filter(|s| s.direction == Direction::Up) {
+    for s in analysis
+        .scripts
+        .iter()
+        .filter(|s| s.direction == Direction::Up)
+    {
         let Some(src) = analysis.sources.get(&s.path) else {
             continue;
         };
@@ -212,7 +222,11 @@ fn inspect_in_transaction(
         .map(crate::config::parse_table_name)
         .into_iter()
         .collect();
-    drift.extend(drift::catalog_vs_database(&applied_catalog, &db_tables, &ignore));
+    drift.extend(drift::catalog_vs_database(
+        &applied_catalog,
+        &db_tables,
+        &ignore,
+    ));
 
     let statements = planned_statements(&analysis, &stats, &settings, opts.throughput);
     let findings = analysis
@@ -232,7 +246,10 @@ fn inspect_in_transaction(
         })
         .collect();
     let mut notes = Vec::new();
-    if stats.values().any(|s| s.exists && s.estimated_rows.is_none() && s.exact_rows.is_none()) {
+    if stats
+        .values()
+        .any(|s| s.exists && s.estimated_rows.is_none() && s.exact_rows.is_none())
+    {
         notes.push(
             "some tables were never analysed (reltuples = -1): their row counts are unknown; \
              run ANALYZE or pass --exact-counts"
@@ -268,7 +285,11 @@ pub fn planned_statements(
     throughput: u64,
 ) -> Vec<PlannedStatement> {
     let mut out = Vec::new();
-    for s in analysis.scripts.iter().filter(|s| s.direction == Direction::Up) {
+    for s in analysis
+        .scripts
+        .iter()
+        .filter(|s| s.direction == Direction::Up)
+    {
         let Some(src) = analysis.sources.get(&s.path) else {
             continue;
         };
@@ -391,14 +412,25 @@ pub fn render_pretty(r: &DryRunReport) -> String {
     for st in &r.statements {
         let who = format!("{}  {}", abbreviate(&st.migration, 24), head(&st.sql, 28));
         if st.locks.is_empty() {
-            rows.push([who, "—".into(), String::new(), String::new(), "no table lock".into(), String::new(), String::new(), String::new()]);
+            rows.push([
+                who,
+                "—".into(),
+                String::new(),
+                String::new(),
+                "no table lock".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
             continue;
         }
         for (i, l) in st.locks.iter().enumerate() {
             let rowtxt = match (l.rows, l.rows_source.as_str()) {
                 (Some(n), _) => human_count(n),
                 (None, "missing") => "missing".into(),
-                (None, src) if src.starts_with("unknown (never") => "unknown (never analysed)".into(),
+                (None, src) if src.starts_with("unknown (never") => {
+                    "unknown (never analysed)".into()
+                }
                 _ => "?".into(),
             };
             let work = if l.rewrite {
@@ -413,7 +445,7 @@ pub fn render_pretty(r: &DryRunReport) -> String {
                     footnote = true;
                     "instant*".to_string()
                 }
-                Some(s) if s == 0.0 => "—".into(),
+                Some(0.0) => "—".into(),
                 Some(s) => human_duration(s),
                 None => "? (size unknown)".into(),
             };
@@ -490,12 +522,24 @@ pub fn render_pretty(r: &DryRunReport) -> String {
             }
         }
         if r.drift.len() > 50 {
-            let _ = writeln!(out, "  … and {} more (see --format json)", r.drift.len() - 50);
+            let _ = writeln!(
+                out,
+                "  … and {} more (see --format json)",
+                r.drift.len() - 50
+            );
         }
     }
 
     if !r.findings.is_empty() {
-        let _ = writeln!(out, "\nfindings on the pending migrations (sizes from the database):");
+        let _ = writeln!(
+            out,
+            "\nfindings on the pending migrations{}:",
+            if r.read_only {
+                " (sizes from the database)"
+            } else {
+                ""
+            }
+        );
         for f in &r.findings {
             let _ = writeln!(
                 out,
@@ -509,11 +553,13 @@ pub fn render_pretty(r: &DryRunReport) -> String {
         out.push('\n');
         out.push_str(&render_trace(t));
     }
-    let _ = writeln!(
-        out,
-        "\n{} queries, {:.0} ms",
-        r.queries, r.elapsed_ms
-    );
+    if r.read_only {
+        let _ = writeln!(
+            out,
+            "\n{} queries in one read-only transaction, {:.0} ms",
+            r.queries, r.elapsed_ms
+        );
+    }
     out
 }
 

@@ -65,7 +65,11 @@ fn cmp_versions(a: &str, b: &str) -> Ordering {
 /// `schema.table` or `table` → a quoted, qualified name for SQL.
 fn quote_table(name: &str) -> String {
     match name.split_once('.') {
-        Some((s, t)) => format!("{}.{}", crate::pg::quote_ident(s), crate::pg::quote_ident(t)),
+        Some((s, t)) => format!(
+            "{}.{}",
+            crate::pg::quote_ident(s),
+            crate::pg::quote_ident(t)
+        ),
         None => crate::pg::quote_ident(name),
     }
 }
@@ -79,7 +83,9 @@ pub fn read(
     migrations: &[Migration],
 ) -> Result<History, LiveError> {
     let all_ids = || migrations.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
-    let Some(table) = table.map(str::to_string).or(layout.history_table().map(str::to_string))
+    let Some(table) = table
+        .map(str::to_string)
+        .or(layout.history_table().map(str::to_string))
     else {
         return Ok(History {
             table: None,
@@ -127,7 +133,10 @@ pub fn read(
             &[],
         )?;
         let (current, dirty) = match rows.first() {
-            Some(r) => (Some(normalize_version(&r.get::<_, String>(0))), r.get::<_, bool>(1)),
+            Some(r) => (
+                Some(normalize_version(&r.get::<_, String>(0))),
+                r.get::<_, bool>(1),
+            ),
             None => (None, false),
         };
         if dirty {
@@ -143,7 +152,11 @@ pub fn read(
                 None => false,
             });
         let unknown = match &current {
-            Some(c) if !migrations.iter().any(|m| &normalize_version(&m.version) == c) => {
+            Some(c)
+                if !migrations
+                    .iter()
+                    .any(|m| &normalize_version(&m.version) == c) =>
+            {
                 vec![c.clone()]
             }
             _ => Vec::new(),
@@ -216,20 +229,18 @@ pub fn read(
         .collect();
     let key_of = |m: &Migration| -> Vec<String> {
         if by_name {
-            let file = m
-                .up
-                .path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let file =
+                m.up.path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
             vec![m.id.clone(), file]
         } else if m.kind == MigrationKind::Repeatable {
-            let file = m
-                .up
-                .path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let file =
+                m.up.path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
             vec![format!("R:{file}")]
         } else {
             vec![normalize_version(&m.version)]
@@ -249,7 +260,10 @@ pub fn read(
     }
     let mut unknown: Vec<String> = keys.difference(&matched).cloned().collect();
     unknown.sort();
-    if migrations.iter().any(|m| m.kind == MigrationKind::Repeatable) {
+    if migrations
+        .iter()
+        .any(|m| m.kind == MigrationKind::Repeatable)
+    {
         notes.push(
             "flyway re-applies a repeatable migration whenever its checksum changes; \
              repeatables already recorded are shown as applied"
@@ -298,6 +312,9 @@ mod tests {
     #[test]
     fn quotes_history_table_names() {
         assert_eq!(quote_table("goose_db_version"), "\"goose_db_version\"");
-        assert_eq!(quote_table("app.flyway_schema_history"), "\"app\".\"flyway_schema_history\"");
+        assert_eq!(
+            quote_table("app.flyway_schema_history"),
+            "\"app\".\"flyway_schema_history\""
+        );
     }
 }

@@ -52,16 +52,16 @@ SELECT w.ord::int4,
        CASE WHEN c.relkind = 'p' THEN
               (SELECT sum(pg_total_relation_size(t.relid))::int8 FROM pg_partition_tree(c.oid) t)
             WHEN c.oid IS NOT NULL THEN pg_total_relation_size(c.oid)::int8 END AS bytes,
-       s.n_live_tup::int8,
-       s.n_dead_tup::int8,
-       to_char(GREATEST(s.last_analyze, s.last_autoanalyze) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS analysed,
+       pg_stat_get_live_tuples(c.oid)::int8,
+       pg_stat_get_dead_tuples(c.oid)::int8,
+       to_char(GREATEST(pg_stat_get_last_analyze_time(c.oid), pg_stat_get_last_autoanalyze_time(c.oid))
+               AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS analysed,
        (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w(nspname, relname, ord)
   LEFT JOIN pg_namespace n ON n.nspname = w.nspname
   LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.relname
                       AND c.relkind IN ('r', 'p', 'm', 'v', 'f')
-  LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
  ORDER BY w.ord
 "#;
 
@@ -126,10 +126,12 @@ pub fn fetch(
             for row in rows {
                 let i: i32 = row.get(0);
                 let n: i64 = row.get(1);
-                if let Some(t) = usize::try_from(i).ok().and_then(|i| names.get(i)) {
-                    if let Some(s) = out.get_mut(t) {
-                        s.exact_rows = u64::try_from(n).ok();
-                    }
+                if let Some(s) = usize::try_from(i)
+                    .ok()
+                    .and_then(|i| names.get(i))
+                    .and_then(|t| out.get_mut(t))
+                {
+                    s.exact_rows = u64::try_from(n).ok();
                 }
             }
         }

@@ -13,8 +13,8 @@
 //!
 //! On a scratch cluster nobody else is connected, so there is no budget.
 
-use super::connect::Db;
 use super::LiveError;
+use super::connect::Db;
 use crate::analyze::AnalyzedScript;
 use crate::locks::{LockFact, LockMode};
 use crate::ops::{ObjName, Op};
@@ -116,7 +116,7 @@ pub fn head(sql: &str, max: usize) -> String {
 }
 
 const LOCKS_SQL: &str = r#"
-SELECT COALESCE(i.indrelid, l.relation)::int8 AS table_oid, l.mode
+SELECT COALESCE(i.indrelid, l.relation)::int8 AS table_oid, l.mode, l.relation::int8
   FROM pg_locks l
   LEFT JOIN pg_index i ON i.indexrelid = l.relation
  WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
@@ -124,18 +124,25 @@ SELECT COALESCE(i.indrelid, l.relation)::int8 AS table_oid, l.mode
 "#;
 
 const RELATIONS_SQL: &str = r#"
-SELECT c.oid::int8, n.nspname::text, c.relname::text, pg_relation_filenode(c.oid)::int8
+SELECT c.oid::int8, n.nspname::text, c.relname::text, pg_relation_filenode(c.oid)::int8,
+       c.relkind IN ('i', 'I') AS is_index
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p', 'm', 't')
+ WHERE c.relkind IN ('r', 'p', 'm', 't', 'i', 'I')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname NOT LIKE 'pg\_toast%'
 "#;
 
-/// Relations as our transaction sees them: oid → (name, filenode).
-fn relations(db: &mut Db) -> Result<HashMap<i64, (ObjName, Option<i64>)>, LiveError> {
+/// oid → (table name, relfilenode).
+type Tables = HashMap<i64, (ObjName, Option<i64>)>;
+
+/// Tables as our transaction sees them: oid → (name, filenode); and the oids of every
+/// relation, indexes included.
+fn relations(db: &mut Db) -> Result<(Tables, HashSet<i64>), LiveError> {
     let rows = db.query("reading relations for the trace", RELATIONS_SQL, &[])?;
-    Ok(rows
+    let all = rows.iter().map(|r| r.get::<_, i64>(0)).collect();
+    let tables = rows
         .iter()
+        .filter(|r| !r.get::<_, bool>(4))
         .map(|r| {
             (
                 r.get::<_, i64>(0),
@@ -145,15 +152,22 @@ fn relations(db: &mut Db) -> Result<HashMap<i64, (ObjName, Option<i64>)>, LiveEr
                 ),
             )
         })
-        .collect())
+        .collect();
+    Ok((tables, all))
 }
 
-/// Strongest granted lock per table oid held by our backend.
-fn held_locks(db: &mut Db) -> Result<HashMap<i64, LockMode>, LiveError> {
+/// Strongest granted lock per table oid held by our backend, counting only relations that
+/// existed when the trace began (an index created by the trace is locked ACCESS EXCLUSIVE,
+/// which says nothing about its table).
+fn held_locks(db: &mut Db, existing: &HashSet<i64>) -> Result<HashMap<i64, LockMode>, LiveError> {
     let rows = db.query("reading pg_locks", LOCKS_SQL, &[])?;
     let mut out: HashMap<i64, LockMode> = HashMap::new();
     for r in rows {
         let oid: i64 = r.get(0);
+        let relation: i64 = r.get(2);
+        if !existing.contains(&relation) {
+            continue;
+        }
         let Some(mode) = LockMode::parse(&r.get::<_, String>(1)) else {
             continue;
         };
@@ -182,7 +196,10 @@ pub fn run(
         rolled_back: false,
         notes: Vec::new(),
     };
-    db.batch("starting the trace transaction", "BEGIN ISOLATION LEVEL READ COMMITTED")?;
+    db.batch(
+        "starting the trace transaction",
+        "BEGIN ISOLATION LEVEL READ COMMITTED",
+    )?;
     let result = trace_in_transaction(db, scripts, sources, opts, &mut report);
     // Whatever happened, nothing the trace did may survive.
     let rollback = db.batch("rolling back the trace", "ROLLBACK");
@@ -199,13 +216,15 @@ fn trace_in_transaction(
     opts: &TraceOptions,
     report: &mut TraceReport,
 ) -> Result<(), LiveError> {
-    let start_rels = relations(db)?;
+    let (start_rels, start_oids) = relations(db)?;
     let existing: HashSet<ObjName> = start_rels.values().map(|(n, _)| n.clone()).collect();
-    let mut names: HashMap<i64, ObjName> =
-        start_rels.iter().map(|(o, (n, _))| (*o, n.clone())).collect();
+    let mut names: HashMap<i64, ObjName> = start_rels
+        .iter()
+        .map(|(o, (n, _))| (*o, n.clone()))
+        .collect();
     let mut filenodes: HashMap<i64, Option<i64>> =
         start_rels.iter().map(|(o, (_, f))| (*o, *f)).collect();
-    let mut held: HashMap<i64, LockMode> = held_locks(db)?;
+    let mut held: HashMap<i64, LockMode> = held_locks(db, &start_oids)?;
     let mut block_start: Option<Instant> = None;
     let mut stop: Option<String> = None;
     let mut sequences_note = false;
@@ -263,6 +282,7 @@ fn trace_in_transaction(
             }
             // statement_timeout for this statement: the remaining budget once it runs.
             let mut statement_timeout = opts.statement_timeout;
+            let mut lock_timeout = opts.lock_timeout;
             if let (Some(budget), Some(t0)) = (opts.block_budget, block_start) {
                 let left = budget.saturating_sub(t0.elapsed());
                 if left.is_zero() {
@@ -275,13 +295,19 @@ fn trace_in_transaction(
                     continue;
                 }
                 statement_timeout = statement_timeout.min(left);
+                // While waiting in the queue, the lock timeout must fire first, so that a
+                // statement_timeout always means "it got the lock and kept working".
+                let margin = Duration::from_millis(10);
+                if lock_timeout + margin > left {
+                    lock_timeout = left.saturating_sub(margin).max(Duration::from_millis(1));
+                }
             }
             db.batch(
                 "setting the trace's timeouts",
                 &format!(
                     "SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'; \
                      SAVEPOINT lockstep_trace",
-                    ms(opts.lock_timeout),
+                    ms(lock_timeout),
                     ms(statement_timeout)
                 ),
             )?;
@@ -290,7 +316,10 @@ fn trace_in_transaction(
             traced.elapsed_ms = t.elapsed().as_secs_f64() * 1e3;
             match outcome {
                 Ok(()) => {
-                    db.batch("releasing the savepoint", "RELEASE SAVEPOINT lockstep_trace")?;
+                    db.batch(
+                        "releasing the savepoint",
+                        "RELEASE SAVEPOINT lockstep_trace",
+                    )?;
                 }
                 Err(e) => {
                     let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
@@ -323,8 +352,8 @@ fn trace_in_transaction(
                 }
             }
             // What does our backend hold now, and what was rewritten?
-            let now_locks = held_locks(db)?;
-            let rels = relations(db)?;
+            let now_locks = held_locks(db, &start_oids)?;
+            let (rels, _) = relations(db)?;
             for (oid, (name, _)) in &rels {
                 names.insert(*oid, name.clone());
             }

@@ -6,14 +6,14 @@
 //! [`Op`] with the table when one can be found. Everything here works on tokens, never on
 //! raw text, so quotes and comments are already handled.
 
+use super::ParsedBy;
 use super::lower::{lower_statement, lower_text, timeout_kind, type_from_text};
 use super::split;
 use super::types::{is_volatile, parse_millis};
-use super::ParsedBy;
 use crate::ops::{Constraint, ConstraintKind, Expr, LockMode, ObjName, Op};
 use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
 use sqlparser::keywords::Keyword;
+use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 use std::ops::Range;
 
@@ -44,6 +44,16 @@ impl<'a> Toks<'a> {
                 items: Vec::new(),
             },
         }
+    }
+
+    /// Tokenizes as much of `text` as the tokenizer accepts (for a prefix cut mid-string).
+    pub fn new_partial(text: &'a str) -> Self {
+        let dialect = PostgreSqlDialect {};
+        let mut toks = Vec::new();
+        let _ = sqlparser::tokenizer::Tokenizer::new(&dialect, text)
+            .tokenize_with_location_into_buf(&mut toks);
+        let spans = split::byte_spans(text, &toks);
+        Self::from_parts(text, toks, spans)
     }
 
     /// From tokens already produced for `text` (`spans` are byte ranges into it).
@@ -529,15 +539,11 @@ fn create(t: &Toks) -> Option<Vec<Op>> {
         }
         "SCHEMA" => {
             t.eat(&mut i, &["IF", "NOT", "EXISTS"]);
-            Some(vec![Op::CreateSchema {
-                name: t.ident(i)?,
-            }])
+            Some(vec![Op::CreateSchema { name: t.ident(i)? }])
         }
         "EXTENSION" => {
             t.eat(&mut i, &["IF", "NOT", "EXISTS"]);
-            Some(vec![Op::CreateExtension {
-                name: t.ident(i)?,
-            }])
+            Some(vec![Op::CreateExtension { name: t.ident(i)? }])
         }
         k if OTHER_KINDS.contains(&k) => other(format!("CREATE {k}")),
         _ => None,
@@ -588,10 +594,13 @@ fn create_index(t: &Toks, mut i: usize, unique: bool) -> Option<Vec<Op>> {
         .split_commas(elems)
         .into_iter()
         .map(|r| {
-            if r.len() >= 1
+            if !r.is_empty()
                 && (r.len() == 1 || t.kw(r.start + 1).is_some())
                 && let Some(id) = t.ident(r.start)
-                && !matches!(t.items.get(r.start + 1).map(|x| &x.token), Some(Token::LParen))
+                && !matches!(
+                    t.items.get(r.start + 1).map(|x| &x.token),
+                    Some(Token::LParen)
+                )
             {
                 id
             } else {
@@ -709,12 +718,13 @@ fn alter_table(t: &Toks, mut i: usize) -> Option<Vec<Op>> {
         let sub_text = t.text_of(sub.start, sub.end);
         let sql = format!("ALTER TABLE {name_text} {sub_text}");
         let dialect = PostgreSqlDialect {};
-        let parsed = Parser::parse_sql(&dialect, &sql)
-            .ok()
-            .and_then(|stmts| match stmts.as_slice() {
-                [s] => lower_statement(s),
-                _ => None,
-            });
+        let parsed =
+            Parser::parse_sql(&dialect, &sql)
+                .ok()
+                .and_then(|stmts| match stmts.as_slice() {
+                    [s] => lower_statement(s),
+                    _ => None,
+                });
         match parsed {
             Some(mut o) => ops.append(&mut o),
             None => ops.append(&mut alter_table_sub(t, &table, sub)?),

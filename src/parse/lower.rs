@@ -13,33 +13,30 @@ use crate::ops::{
 use sqlparser::ast::{
     self, AlterColumnOperation, AlterIndexOperation, AlterTableOperation, AlterTypeOperation,
     BinaryOperator, ColumnOption, ContextModifier, DropBehavior, FromTable, ObjectName,
-    ObjectNamePart, ObjectType, RenameTableNameKind, SchemaName, Set, SetExpr,
-    TableConstraint, TableFactor, TableObject, UserDefinedTypeRepresentation, Visit, Visitor,
+    ObjectNamePart, ObjectType, RenameTableNameKind, SchemaName, Set, SetExpr, TableConstraint,
+    TableFactor, TableObject, UserDefinedTypeRepresentation, Visit, Visitor,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 use std::collections::BTreeSet;
-use std::ops::{ControlFlow, Range};
+use std::ops::ControlFlow;
 
 /// Statements with more binary operators than this skip sqlparser: it parses long operator
 /// chains iteratively but builds an AST so deep that displaying or dropping it recursively
 /// can overflow the stack.
 const MAX_OPERATORS: usize = 2_000;
 
-/// `INSERT` statements with more tokens than this are classified by keywords only.
-const BIG_INSERT_TOKENS: usize = 20_000;
+/// `INSERT` statements longer than this (bytes) are classified from their prefix only.
+const BIG_INSERT_BYTES: usize = 256 * 1024;
+/// How much of a large `INSERT` is looked at.
+const BIG_INSERT_PREFIX: usize = 8 * 1024;
 
 /// What lowering one piece produced.
 pub type Lowered = (Vec<Op>, ParsedBy, Option<String>);
 
-/// Lowers one piece of the split text; `tokens` are the piece's tokens and their byte
-/// spans relative to the piece, when the splitter tokenized it.
-pub fn lower_piece(
-    text: &str,
-    piece: &Piece,
-    tokens: Option<(Vec<TokenWithSpan>, Vec<Range<usize>>)>,
-) -> Lowered {
+/// Lowers one piece of the split text.
+pub fn lower_piece(text: &str, piece: &Piece) -> Lowered {
     if let Some(err) = &piece.error {
         return (Vec::new(), ParsedBy::Unparsed, Some(err.clone()));
     }
@@ -50,34 +47,32 @@ pub fn lower_piece(
             Some("internal: statement span is not on character boundaries".into()),
         );
     };
-    match tokens {
-        Some((toks, spans)) if toks.len() == spans.len() => {
-            lower_tokens(stmt_text, toks, spans, 0)
-        }
-        _ => lower_text(stmt_text, 0),
-    }
+    lower_text(stmt_text, 0)
 }
 
 /// Lowers a statement given as text (tokenizes it first). `depth` counts nesting through
 /// `DO` bodies so pathological input cannot recurse without bound.
 pub fn lower_text(text: &str, depth: u8) -> Lowered {
-    match split::tokenize(text) {
-        Ok((toks, spans)) => lower_tokens(text, toks, spans, depth),
-        Err(e) => (Vec::new(), ParsedBy::Unparsed, Some(strip_location(&e))),
-    }
-}
-
-/// Full parse of a text, for the rare case the keyword shortcut declined.
-fn lower_text_parsed(text: &str, depth: u8) -> Lowered {
-    match split::tokenize(text) {
-        Ok((toks, spans)) if toks.len() <= BIG_INSERT_TOKENS * 4 => {
-            lower_tokens_full(text, toks, spans, depth)
+    // Bulk data (`INSERT … VALUES` with thousands of rows) needs only its table and whether
+    // it selects: classify it from its first few kilobytes instead of tokenizing and
+    // parsing megabytes of literals.
+    if text.len() > BIG_INSERT_BYTES
+        && text
+            .trim_start()
+            .get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case("insert"))
+    {
+        let mut cut = BIG_INSERT_PREFIX.min(text.len());
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
         }
-        Ok(_) => (
-            Vec::new(),
-            ParsedBy::Unparsed,
-            Some("INSERT too large to parse and not recognised".into()),
-        ),
+        let sig = fallback::Toks::new_partial(&text[..cut]);
+        if let Some(ops) = fallback::classify(&sig, depth) {
+            return (ops, ParsedBy::Fallback, None);
+        }
+    }
+    match split::tokenize(text) {
+        Ok((toks, _)) => lower_tokens(text, toks, depth),
         Err(e) => (Vec::new(), ParsedBy::Unparsed, Some(strip_location(&e))),
     }
 }
@@ -108,36 +103,7 @@ fn operator_count(toks: &[TokenWithSpan]) -> usize {
 }
 
 /// Lowers a statement from its tokens (tokenized from `text`).
-pub fn lower_tokens(
-    text: &str,
-    toks: Vec<TokenWithSpan>,
-    spans: Vec<Range<usize>>,
-    depth: u8,
-) -> Lowered {
-    // Bulk data (`INSERT … VALUES` with thousands of rows) needs only its table: skip the
-    // full parse, which would cost far more than everything else in the file.
-    if toks.len() > BIG_INSERT_TOKENS
-        && toks
-            .iter()
-            .find(|t| !split::is_trivia(&t.token))
-            .is_some_and(|t| matches!(&t.token, Token::Word(w) if w.value.eq_ignore_ascii_case("insert")))
-    {
-        let sig = fallback::Toks::from_parts(text, toks, spans);
-        if let Some(ops) = fallback::classify(&sig, depth) {
-            return (ops, ParsedBy::Fallback, None);
-        }
-        return lower_text_parsed(text, depth);
-    }
-    lower_tokens_full(text, toks, spans, depth)
-}
-
-/// sqlparser first, then the fallback, then sub-statements; see [`lower_tokens`].
-fn lower_tokens_full(
-    text: &str,
-    toks: Vec<TokenWithSpan>,
-    _spans: Vec<Range<usize>>,
-    depth: u8,
-) -> Lowered {
+pub fn lower_tokens(text: &str, toks: Vec<TokenWithSpan>, depth: u8) -> Lowered {
     let ops_count = operator_count(&toks);
     let parsed = if ops_count > MAX_OPERATORS {
         Err(format!(
@@ -189,13 +155,8 @@ fn lower_tokens_full(
             // one by one so one unknown statement does not hide the others.
             if depth < 4 && sig.has_top_level_semicolon() {
                 let sub = split::split(text, &[]);
-                if sub.pieces.len() > 1 {
-                    return combine(
-                        sub.pieces
-                            .iter()
-                            .map(|p| lower_piece(text, p, None))
-                            .collect(),
-                    );
+                if sub.len() > 1 {
+                    return combine(sub.iter().map(|p| lower_piece(text, p)).collect());
                 }
             }
             (Vec::new(), ParsedBy::Unparsed, Some(err))
@@ -625,7 +586,9 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
         }),
         S::StartTransaction { statements, .. } if statements.is_empty() => one(Op::Begin),
         S::Commit { .. } => one(Op::Commit),
-        S::Rollback { savepoint: None, .. } => one(Op::Rollback),
+        S::Rollback {
+            savepoint: None, ..
+        } => one(Op::Rollback),
         S::Rollback { .. } => one(Op::Other {
             what: "ROLLBACK TO SAVEPOINT".into(),
         }),
@@ -803,7 +766,10 @@ fn lower_set(set: &Set) -> Op {
             match timeout_kind(&name) {
                 Some(timeout) => Op::SetTimeout {
                     timeout,
-                    millis: values.first().and_then(set_value).and_then(|v| parse_millis(&v)),
+                    millis: values
+                        .first()
+                        .and_then(set_value)
+                        .and_then(|v| parse_millis(&v)),
                     local: matches!(scope, Some(ContextModifier::Local)),
                 },
                 None => Op::Set { name },
@@ -861,7 +827,8 @@ fn set_config(q: &ast::Query) -> Option<Op> {
     }
     let name = set_value(args[0])?;
     let timeout = timeout_kind(&name)?;
-    let local = matches!(args[2], ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(true)));
+    let local =
+        matches!(args[2], ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(true)));
     Some(Op::SetTimeout {
         timeout,
         millis: set_value(args[1]).and_then(|v| parse_millis(&v)),

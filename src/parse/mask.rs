@@ -18,7 +18,7 @@ pub fn mask(text: &str) -> Cow<'_, str> {
     // Fast path: nothing that could start a placeholder.
     if !bytes
         .windows(2)
-        .any(|w| (w[0] == b'{' && w[1] == b'{') || (w[0] == b'$' && w[1] == b'{'))
+        .any(|w| w[1] == b'{' && (w[0] == b'{' || w[0] == b'$'))
     {
         return Cow::Borrowed(text);
     }

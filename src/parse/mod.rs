@@ -53,34 +53,10 @@ pub fn parse_script(script: &Script) -> Vec<Statement> {
         .filter(|r| r.end > base && r.start < script.range.end)
         .map(|r| r.start.saturating_sub(base)..r.end.saturating_sub(base).min(text.len()))
         .collect();
-    let split::Split {
-        tokens,
-        byte_spans,
-        pieces,
-    } = split::split(&masked, &whole);
-    // Pieces hold increasing, disjoint token ranges: hand each its tokens by moving them
-    // out of one iterator instead of cloning.
-    let mut toks = tokens.into_iter();
-    let mut consumed = 0usize;
-    pieces
+    split::split(&masked, &whole)
         .iter()
         .map(|piece| {
-            let owned = piece.tokens.clone().map(|r| {
-                let skip = r.start.saturating_sub(consumed);
-                let v: Vec<_> = toks.by_ref().skip(skip).take(r.len()).collect();
-                consumed = r.end.max(consumed);
-                let spans: Vec<Range<usize>> = byte_spans
-                    .get(r)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|s| {
-                        s.start.saturating_sub(piece.span.start)
-                            ..s.end.saturating_sub(piece.span.start)
-                    })
-                    .collect();
-                (v, spans)
-            });
-            let (ops, parsed_by, error) = lower::lower_piece(&masked, piece, owned);
+            let (ops, parsed_by, error) = lower::lower_piece(&masked, piece);
             Statement {
                 span: piece.span.start + base..piece.span.end + base,
                 ops,

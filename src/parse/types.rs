@@ -31,7 +31,9 @@ pub fn normalize_type(written: &str) -> NormType {
         break;
     }
     let mut base = base.trim();
-    if let Some(rest) = base.strip_suffix("ARRAY").or_else(|| base.strip_suffix("array"))
+    if let Some(rest) = base
+        .strip_suffix("ARRAY")
+        .or_else(|| base.strip_suffix("array"))
         && rest.ends_with(char::is_whitespace)
     {
         base = rest.trim_end();
@@ -40,7 +42,10 @@ pub fn normalize_type(written: &str) -> NormType {
     // Pull out the modifier group `( … )`, which may sit mid-name (`timestamp(3) with time zone`).
     let (words_text, mods) = match (base.find('('), base.rfind(')')) {
         (Some(a), Some(b)) if b > a => {
-            let inner: String = base[a + 1..b].chars().filter(|c| !c.is_whitespace()).collect();
+            let inner: String = base[a + 1..b]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
             let mut w = String::with_capacity(base.len());
             w.push_str(&base[..a]);
             w.push(' ');
@@ -91,9 +96,7 @@ pub fn normalize_type(written: &str) -> NormType {
         "float8" | "double precision" | "double" => "double precision".into(),
         "float4" | "real" => "real".into(),
         "decimal" | "numeric" | "dec" => with_mods("numeric", m),
-        "timestamp" | "timestamp without time zone" => {
-            zoned("timestamp", m, "without time zone")
-        }
+        "timestamp" | "timestamp without time zone" => zoned("timestamp", m, "without time zone"),
         "timestamptz" | "timestamp with time zone" => zoned("timestamp", m, "with time zone"),
         "time" | "time without time zone" => zoned("time", m, "without time zone"),
         "timetz" | "time with time zone" => zoned("time", m, "with time zone"),
@@ -176,9 +179,7 @@ pub fn is_volatile(sql: &str) -> bool {
             }
             // Qualified names (`public.gen_random_uuid()`) are checked on their last part,
             // which is the identifier directly before `(`.
-            if b.get(j) == Some(&b'(')
-                && VOLATILE.iter().any(|v| v.eq_ignore_ascii_case(word))
-            {
+            if b.get(j) == Some(&b'(') && VOLATILE.iter().any(|v| v.eq_ignore_ascii_case(word)) {
                 return true;
             }
             continue;
@@ -241,8 +242,16 @@ mod tests {
             ("NUMERIC(10, 2)", "numeric(10,2)", false),
             ("TIMESTAMP", "timestamp without time zone", false),
             ("TIMESTAMPTZ", "timestamp with time zone", false),
-            ("TIMESTAMP(3) WITH TIME ZONE", "timestamp(3) with time zone", false),
-            ("TIME(2) WITHOUT TIME ZONE", "time(2) without time zone", false),
+            (
+                "TIMESTAMP(3) WITH TIME ZONE",
+                "timestamp(3) with time zone",
+                false,
+            ),
+            (
+                "TIME(2) WITHOUT TIME ZONE",
+                "time(2) without time zone",
+                false,
+            ),
             ("TIMETZ", "time with time zone", false),
             ("BOOL", "boolean", false),
             ("TEXT[]", "text[]", false),

@@ -367,11 +367,11 @@ rm -rf "$root"
             let _ = w.kill();
             let _ = w.wait();
         }
-        if result.is_ok() {
-            if let Some(root) = self.root.take() {
-                root.close()
-                    .map_err(io_err("removing the scratch cluster directory"))?;
-            }
+        if result.is_ok()
+            && let Some(root) = self.root.take()
+        {
+            root.close()
+                .map_err(io_err("removing the scratch cluster directory"))?;
         }
         result
     }
@@ -497,22 +497,22 @@ pub fn find_bin_dir() -> Result<PathBuf, PgError> {
             let candidate = dir.join("pg_ctl");
             if candidate.is_file() {
                 let real = std::fs::canonicalize(&candidate).unwrap_or(candidate);
-                if let Some(parent) = real.parent() {
-                    if has_server_binaries(parent) {
-                        return Ok(parent.to_path_buf());
-                    }
+                if let Some(parent) = real.parent()
+                    && has_server_binaries(parent)
+                {
+                    return Ok(parent.to_path_buf());
                 }
             }
         }
     }
 
     searched.push("pg_config --bindir".into());
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        if out.status.success() {
-            let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-            if has_server_binaries(&dir) {
-                return Ok(dir);
-            }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
+        && out.status.success()
+    {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if has_server_binaries(&dir) {
+            return Ok(dir);
         }
     }
 
@@ -639,9 +639,9 @@ mod tests {
         let line = std::io::BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
-            .find(|l| l.starts_with("CLUSTER "))
+            .find_map(|l| l.split_once("CLUSTER ").map(|(_, rest)| rest.to_string()))
             .expect("child reported its cluster");
-        let mut parts = line.split_whitespace().skip(1);
+        let mut parts = line.split_whitespace();
         let dir = PathBuf::from(parts.next().expect("dir"));
         let postmaster = parts.next().expect("pid").to_string();
         let alive = |pid: &str| Path::new("/proc").join(pid).exists();

@@ -113,9 +113,7 @@ pub struct BackfillSpec {
 /// The key a backfill of `table` walks: the primary key, else a unique, non-partial index
 /// whose columns are all NOT NULL. Errors with what to add when there is none.
 pub fn choose_key(catalog: &Catalog, table: &ObjName) -> Result<Vec<KeyColumn>, PlanError> {
-    let no_key = || PlanError::NoKey {
-        table: obj(table),
-    };
+    let no_key = || PlanError::NoKey { table: obj(table) };
     let t = catalog.table(table).ok_or_else(no_key)?;
     let typed = |cols: &[String]| -> Option<Vec<KeyColumn>> {
         cols.iter()
@@ -127,12 +125,11 @@ pub fn choose_key(catalog: &Catalog, table: &ObjName) -> Result<Vec<KeyColumn>, 
             })
             .collect()
     };
-    if let Some(pk) = t.primary_key() {
-        if !pk.is_empty() {
-            if let Some(k) = typed(pk) {
-                return Ok(k);
-            }
-        }
+    if let Some(pk) = t.primary_key()
+        && !pk.is_empty()
+        && let Some(k) = typed(pk)
+    {
+        return Ok(k);
     }
     let mut candidates: Vec<_> = catalog
         .indexes_on(table)
@@ -210,7 +207,10 @@ impl BackfillSpec {
                 conds.push(format!("({key_list}) > ({})", from_param(l)));
             }
             conds.push(format!("({key_list}) <= ({})", from_param(upper)));
-            let dml = r.dml.replace(IN_BATCH_MARKER, &format!("IN (SELECT {batch_cols} FROM lockstep_batch b)"));
+            let dml = r.dml.replace(
+                IN_BATCH_MARKER,
+                &format!("IN (SELECT {batch_cols} FROM lockstep_batch b)"),
+            );
             format!(
                 "WITH lockstep_batch AS MATERIALIZED (\n  SELECT {select_list} FROM {table_sql}\n  WHERE {}\n  ORDER BY {order}\n  LIMIT ${limit}\n), lockstep_done AS (\n  {dml}\n)\nSELECT (SELECT count(*) FROM lockstep_batch) AS scanned,\n       (SELECT count(*) FROM lockstep_done) AS changed,\n       (SELECT ARRAY[{last_array}] FROM lockstep_batch ORDER BY {last_order} LIMIT 1) AS last_key",
                 conds.join("\n    AND ")
@@ -384,7 +384,10 @@ $lockstep$;"#,
                 self.predicate
             ),
             BackfillOperation::Delete => {
-                format!("DELETE FROM {} WHERE {} (keyset on {keys})", self.table, self.predicate)
+                format!(
+                    "DELETE FROM {} WHERE {} (keyset on {keys})",
+                    self.table, self.predicate
+                )
             }
             BackfillOperation::InsertSelect => {
                 format!("INSERT … SELECT from {} (keyset on {keys})", self.table)

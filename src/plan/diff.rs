@@ -17,7 +17,11 @@ pub fn rewritten_sql(plan: &Plan) -> String {
                     "-- step {} ({}{}): {}\n",
                     step.id,
                     step.phase.as_str(),
-                    if step.transactional { "" } else { ", no transaction" },
+                    if step.transactional {
+                        ""
+                    } else {
+                        ", no transaction"
+                    },
                     step.title
                 ));
                 for s in &step.statements {

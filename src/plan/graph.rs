@@ -45,7 +45,9 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Step>, PlanError> {
         }
         // Statement order on a shared table.
         for (i, e) in drafts.iter().enumerate() {
-            if e.statement < d.statement && e.tables.iter().any(|t| d.tables.contains(t)) {
+            if e.statement < d.statement
+                && (d.barrier || e.barrier || e.tables.iter().any(|t| d.tables.contains(t)))
+            {
                 edges.insert((i, j));
             }
         }
@@ -70,17 +72,20 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Step>, PlanError> {
                 .filter(|p| p.kind != StepKind::Deploy)
                 .map(|p| p.phase)
                 .max();
-            if let Some(p) = max_pred {
-                if p > drafts[i].phase {
-                    drafts[i].phase = p;
-                }
+            if let Some(p) = max_pred
+                && p > drafts[i].phase
+            {
+                drafts[i].phase = p;
             }
         }
     }
     // Kahn's algorithm with (rank, statement, position) as priority.
     let mut indegree: Vec<usize> = nodes
         .iter()
-        .map(|&n| g.neighbors_directed(n, petgraph::Direction::Incoming).count())
+        .map(|&n| {
+            g.neighbors_directed(n, petgraph::Direction::Incoming)
+                .count()
+        })
         .collect();
     let mut ready: BinaryHeap<Reverse<(u8, usize, usize)>> = BinaryHeap::new();
     for (i, d) in drafts.iter().enumerate() {
@@ -104,14 +109,14 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Step>, PlanError> {
     let mut id_of: HashMap<String, usize> = HashMap::new();
     for i in sequence {
         let d = &drafts[i];
-        if d.kind == StepKind::Deploy {
-            if let Some(prev) = steps.last_mut().filter(|s| s.kind == StepKind::Deploy) {
-                if !prev.title.contains(&d.title) {
-                    prev.title = format!("{}; {}", prev.title, d.title);
-                }
-                id_of.insert(d.key.clone(), prev.id);
-                continue;
+        if d.kind == StepKind::Deploy
+            && let Some(prev) = steps.last_mut().filter(|s| s.kind == StepKind::Deploy)
+        {
+            if !prev.title.contains(&d.title) {
+                prev.title = format!("{}; {}", prev.title, d.title);
             }
+            id_of.insert(d.key.clone(), prev.id);
+            continue;
         }
         let id = steps.len() + 1;
         id_of.insert(d.key.clone(), id);
@@ -137,12 +142,11 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Step>, PlanError> {
         let (Some(&a), Some(&b)) = (id_of.get(&drafts[i].key), id_of.get(&drafts[j].key)) else {
             continue;
         };
-        if a != b {
-            if let Some(s) = steps.get_mut(b - 1) {
-                if !s.depends_on.contains(&a) {
-                    s.depends_on.push(a);
-                }
-            }
+        if a != b
+            && let Some(s) = steps.get_mut(b - 1)
+            && !s.depends_on.contains(&a)
+        {
+            s.depends_on.push(a);
         }
     }
     for s in &mut steps {
@@ -165,18 +169,20 @@ fn lift_by_statement_order(drafts: &mut [Draft]) {
             .filter(|e| {
                 e.statement < drafts[j].statement
                     && e.kind != StepKind::Deploy
-                    && e.tables.iter().any(|t| drafts[j].tables.contains(t))
+                    && (drafts[j].barrier
+                        || e.barrier
+                        || e.tables.iter().any(|t| drafts[j].tables.contains(t)))
             })
             .map(|e| e.phase)
             .max();
-        if let Some(p) = earlier {
-            if p > drafts[j].phase {
-                drafts[j].phase = if p == Phase::Backfill && drafts[j].kind == StepKind::Backfill {
-                    Phase::Backfill
-                } else {
-                    Phase::Contract
-                };
-            }
+        if let Some(p) = earlier
+            && p > drafts[j].phase
+        {
+            drafts[j].phase = if p == Phase::Backfill && drafts[j].kind == StepKind::Backfill {
+                Phase::Backfill
+            } else {
+                Phase::Contract
+            };
         }
     }
 }
@@ -210,7 +216,10 @@ pub fn to_dot(plan: &Plan) -> String {
     }
     for e in g.edge_indices() {
         if let Some((a, b)) = g.edge_endpoints(e) {
-            out.push_str(&format!("  s{} -> s{};\n", plan.steps[g[a]].id, plan.steps[g[b]].id));
+            out.push_str(&format!(
+                "  s{} -> s{};\n",
+                plan.steps[g[a]].id, plan.steps[g[b]].id
+            ));
         }
     }
     out.push_str("}\n");
@@ -233,7 +242,10 @@ pub fn to_mermaid(plan: &Plan) -> String {
     }
     for e in g.edge_indices() {
         if let Some((a, b)) = g.edge_endpoints(e) {
-            out.push_str(&format!("  s{} --> s{}\n", plan.steps[g[a]].id, plan.steps[g[b]].id));
+            out.push_str(&format!(
+                "  s{} --> s{}\n",
+                plan.steps[g[a]].id, plan.steps[g[b]].id
+            ));
         }
     }
     out
@@ -251,4 +263,56 @@ pub fn plan_graph(plan: &Plan) -> DiGraph<usize, ()> {
         }
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(key: &str, phase: Phase, statement: usize, after: &[&str]) -> Draft {
+        Draft {
+            key: key.into(),
+            phase,
+            kind: StepKind::Sql,
+            title: key.into(),
+            statements: vec![format!("-- {key}")],
+            transactional: true,
+            locks: Vec::new(),
+            lock_timeout_ms: None,
+            retry: None,
+            requires_deploy: None,
+            backfill: None,
+            notes: Vec::new(),
+            statement,
+            after: after.iter().map(|s| s.to_string()).collect(),
+            tables: Vec::new(),
+            barrier: false,
+        }
+    }
+
+    #[test]
+    fn a_cycle_is_an_error() {
+        let err = order(vec![
+            draft("a", Phase::Expand, 1, &["b"]),
+            draft("b", Phase::Expand, 1, &["a"]),
+        ])
+        .unwrap_err();
+        assert!(matches!(err, PlanError::Cycle(_)));
+    }
+
+    #[test]
+    fn dependencies_beat_phases_and_phases_beat_statement_order() {
+        let steps = order(vec![
+            draft("contract", Phase::Contract, 1, &[]),
+            draft("expand2", Phase::Expand, 2, &[]),
+            draft("expand1", Phase::Expand, 1, &["backfill"]),
+            draft("backfill", Phase::Backfill, 3, &[]),
+        ])
+        .unwrap();
+        let titles: Vec<&str> = steps.iter().map(|s| s.title.as_str()).collect();
+        assert_eq!(titles, ["expand2", "backfill", "expand1", "contract"]);
+        // expand1 runs after a backfill, so it is labelled as such.
+        assert_eq!(steps[2].phase, Phase::Backfill);
+        assert_eq!(steps[2].depends_on, vec![2]);
+    }
 }

@@ -213,7 +213,9 @@ pub enum PlanError {
     )]
     NoKey { table: String },
     /// The step dependencies form a cycle (a planner bug or a contradictory migration).
-    #[error("the plan's steps depend on each other in a cycle (at step {0:?}); no order can satisfy it")]
+    #[error(
+        "the plan's steps depend on each other in a cycle (at step {0:?}); no order can satisfy it"
+    )]
     Cycle(String),
     /// The migration asked for does not exist.
     #[error("no migration {0:?} in this folder")]
@@ -299,7 +301,10 @@ pub fn plan_sql(
         if stmt.parsed_by == ParsedBy::Unparsed {
             return Err(PlanError::Unparsed {
                 index: i + 1,
-                message: stmt.error.clone().unwrap_or_else(|| "unknown statement".into()),
+                message: stmt
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "unknown statement".into()),
             });
         }
         let mut out = recipes::plan_statement(
@@ -318,10 +323,10 @@ pub fn plan_sql(
             if let Op::CreateTable { table, .. } = op {
                 created_here.insert(table.clone());
             }
-            if let Some(t) = op.table() {
-                if !touched.contains(t) {
-                    touched.push(t.clone());
-                }
+            if let Some(t) = op.table()
+                && !touched.contains(t)
+            {
+                touched.push(t.clone());
             }
             catalog.apply(op);
         }

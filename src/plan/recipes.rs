@@ -43,6 +43,9 @@ pub struct Draft {
     pub after: Vec<String>,
     /// Tables the step touches (statement order is kept between steps on one table).
     pub tables: Vec<ObjName>,
+    /// The step may read tables it does not name (INSERT … SELECT, views, DO blocks): it
+    /// keeps its place after every earlier statement's steps.
+    pub barrier: bool,
 }
 
 /// The recipe context for one statement.
@@ -98,6 +101,7 @@ impl Cx<'_> {
             statement: self.statement,
             after: after.to_vec(),
             tables: vec![table.clone()],
+            barrier: false,
         });
         key
     }
@@ -138,6 +142,7 @@ impl Cx<'_> {
             statement: self.statement,
             after: after.to_vec(),
             tables: vec![table.clone()],
+            barrier: false,
         });
         key
     }
@@ -160,6 +165,7 @@ impl Cx<'_> {
             statement: self.statement,
             after: after.to_vec(),
             tables: Vec::new(),
+            barrier: false,
         });
         key
     }
@@ -240,6 +246,7 @@ impl Cx<'_> {
             statement: self.statement,
             after: after.to_vec(),
             tables: vec![table.clone()],
+            barrier: false,
         });
         key
     }
@@ -291,16 +298,36 @@ impl Cx<'_> {
             transactional: !no_tx,
             locks: lock_list,
             lock_timeout_ms: timeout,
-            retry: timeout.filter(|t| *t > 0).map(|_| self.tuning.retry.clone()),
+            retry: timeout
+                .filter(|t| *t > 0)
+                .map(|_| self.tuning.retry.clone()),
             requires_deploy: None,
             backfill: None,
             notes: why.into_iter().collect(),
             statement: self.statement,
             after: Vec::new(),
             tables,
+            barrier: ops.iter().any(reads_unnamed_tables),
         });
         key
     }
+}
+
+/// Operations that may read tables other than the one they name.
+fn reads_unnamed_tables(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Update { .. }
+            | Op::Delete { .. }
+            | Op::Insert { .. }
+            | Op::CreateTable {
+                as_select: true,
+                ..
+            }
+            | Op::CreateView { .. }
+            | Op::DoBlock { .. }
+            | Op::Other { .. }
+    )
 }
 
 fn first_line(text: &str) -> String {
@@ -357,7 +384,13 @@ pub fn plan_statement(
         let rendered: Option<Vec<String>> = ops
             .iter()
             .zip(&needs)
-            .map(|(op, n)| if *n { Some(String::new()) } else { render_alter(op) })
+            .map(|(op, n)| {
+                if *n {
+                    Some(String::new())
+                } else {
+                    render_alter(op)
+                }
+            })
             .collect();
         let Some(rendered) = rendered else {
             cx.pass_through(
@@ -371,8 +404,20 @@ pub fn plan_statement(
                 recipe(&mut cx, op)?;
             } else if let Some(t) = op.table() {
                 let facts = locks::facts(op, catalog, tuning.pg_version);
-                let mode = facts.iter().map(|f| f.mode).max().unwrap_or(LockMode::AccessExclusive);
-                cx.ddl(Phase::Expand, sql.clone(), vec![sql], t, mode, "instant (catalog only)", &[]);
+                let mode = facts
+                    .iter()
+                    .map(|f| f.mode)
+                    .max()
+                    .unwrap_or(LockMode::AccessExclusive);
+                cx.ddl(
+                    Phase::Expand,
+                    sql.clone(),
+                    vec![sql],
+                    t,
+                    mode,
+                    "instant (catalog only)",
+                    &[],
+                );
             }
         }
         return Ok(cx.out);
@@ -383,7 +428,16 @@ pub fn plan_statement(
 
 /// Whether `op` needs a recipe rather than running as written.
 fn needs_recipe(cx: &Cx<'_>, op: &Op) -> bool {
-    if op.table().is_some_and(|t| cx.created_here.contains(t)) {
+    // A table created by this migration is not in use yet: anything goes, except that
+    // filling it from an existing table is still one long transaction worth batching.
+    let fills_from_existing = matches!(
+        op,
+        Op::Insert {
+            from_select: true,
+            ..
+        }
+    );
+    if !fills_from_existing && op.table().is_some_and(|t| cx.created_here.contains(t)) {
         return false;
     }
     match op {
@@ -392,11 +446,10 @@ fn needs_recipe(cx: &Cx<'_>, op: &Op) -> bool {
                 || (column.not_null && column.default.is_none())
                 || column.constraints.iter().any(|c| !c.not_valid)
         }
-        Op::SetNotNull { table, column } => {
-            !cx.catalog
-                .table(table)
-                .is_some_and(|t| t.has_valid_not_null_check(column))
-        }
+        Op::SetNotNull { table, column } => !cx
+            .catalog
+            .table(table)
+            .is_some_and(|t| t.has_valid_not_null_check(column)),
         Op::AlterColumnType { .. } => locks::facts(op, cx.catalog, cx.tuning.pg_version)
             .iter()
             .any(|f| f.rewrite || f.scan),
@@ -420,7 +473,11 @@ fn needs_recipe(cx: &Cx<'_>, op: &Op) -> bool {
 fn render_alter(op: &Op) -> Option<String> {
     let at = |t: &ObjName, rest: String| Some(format!("ALTER TABLE {} {rest};", obj(t)));
     match op {
-        Op::AddColumn { table, column, if_not_exists } => at(
+        Op::AddColumn {
+            table,
+            column,
+            if_not_exists,
+        } => at(
             table,
             format!(
                 "ADD COLUMN {}{}",
@@ -428,22 +485,37 @@ fn render_alter(op: &Op) -> Option<String> {
                 column_sql(column, true)
             ),
         ),
-        Op::DropNotNull { table, column } => {
-            at(table, format!("ALTER COLUMN {} DROP NOT NULL", ident(column)))
-        }
-        Op::SetDefault { table, column, default } => at(
+        Op::DropNotNull { table, column } => at(
+            table,
+            format!("ALTER COLUMN {} DROP NOT NULL", ident(column)),
+        ),
+        Op::SetDefault {
+            table,
+            column,
+            default,
+        } => at(
             table,
             format!("ALTER COLUMN {} SET DEFAULT {}", ident(column), default.sql),
         ),
-        Op::DropDefault { table, column } => {
-            at(table, format!("ALTER COLUMN {} DROP DEFAULT", ident(column)))
-        }
-        Op::AlterColumnType { table, column, ty, using, .. } => at(
+        Op::DropDefault { table, column } => at(
+            table,
+            format!("ALTER COLUMN {} DROP DEFAULT", ident(column)),
+        ),
+        Op::AlterColumnType {
+            table,
+            column,
+            ty,
+            using,
+            ..
+        } => at(
             table,
             format!(
                 "ALTER COLUMN {} TYPE {ty}{}",
                 ident(column),
-                using.as_ref().map(|u| format!(" USING {u}")).unwrap_or_default()
+                using
+                    .as_ref()
+                    .map(|u| format!(" USING {u}"))
+                    .unwrap_or_default()
             ),
         ),
         Op::AddConstraint { table, constraint } => {
@@ -453,13 +525,22 @@ fn render_alter(op: &Op) -> Option<String> {
                 .map(|n| format!("CONSTRAINT {} ", ident(n)))
                 .unwrap_or_default();
             let body = constraint_body(&constraint.kind, "")?;
-            let nv = if constraint.not_valid { " NOT VALID" } else { "" };
+            let nv = if constraint.not_valid {
+                " NOT VALID"
+            } else {
+                ""
+            };
             at(table, format!("ADD {name}{body}{nv}"))
         }
         Op::ValidateConstraint { table, name } => {
             at(table, format!("VALIDATE CONSTRAINT {}", ident(name)))
         }
-        Op::DropConstraint { table, name, if_exists, cascade } => at(
+        Op::DropConstraint {
+            table,
+            name,
+            if_exists,
+            cascade,
+        } => at(
             table,
             format!(
                 "DROP CONSTRAINT {}{}{}",
@@ -506,9 +587,11 @@ fn column_sql(c: &ColumnDef, with_not_null: bool) -> String {
 
 fn recipe(cx: &mut Cx<'_>, op: &Op) -> Result<(), PlanError> {
     match op {
-        Op::AddColumn { table, column, if_not_exists } => {
-            add_column(cx, table, column, *if_not_exists)
-        }
+        Op::AddColumn {
+            table,
+            column,
+            if_not_exists,
+        } => add_column(cx, table, column, *if_not_exists),
         Op::SetNotNull { table, column } => {
             not_null_dance(cx, table, column, Phase::Expand, &[]);
             Ok(())
@@ -528,21 +611,37 @@ fn recipe(cx: &mut Cx<'_>, op: &Op) -> Result<(), PlanError> {
             add_constraint(cx, table, constraint, Phase::Expand, &[]);
             Ok(())
         }
-        Op::AlterColumnType { table, column, ty, using, .. } => {
-            change_type(cx, op, table, column, &ty.0, using.as_deref())
-        }
-        Op::RenameColumn { table, column, new_name } => {
-            rename_column(cx, op, table, column, new_name)
-        }
+        Op::AlterColumnType {
+            table,
+            column,
+            ty,
+            using,
+            ..
+        } => change_type(cx, op, table, column, &ty.0, using.as_deref()),
+        Op::RenameColumn {
+            table,
+            column,
+            new_name,
+        } => rename_column(cx, op, table, column, new_name),
         Op::RenameTable { table, new_name } => {
             rename_table(cx, table, new_name);
             Ok(())
         }
-        Op::CreateIndex { name, table, columns, concurrently, .. } => {
+        Op::CreateIndex {
+            name,
+            table,
+            columns,
+            concurrently,
+            ..
+        } => {
             create_index(cx, name.as_ref(), table, columns, *concurrently);
             Ok(())
         }
-        Op::DropIndex { name, concurrently, if_exists } => {
+        Op::DropIndex {
+            name,
+            concurrently,
+            if_exists,
+        } => {
             drop_index(cx, op, name, *concurrently, *if_exists);
             Ok(())
         }
@@ -598,7 +697,10 @@ fn add_column(
     )];
     if let Some(d) = volatile {
         // SET DEFAULT applies to new rows only: no rewrite, unlike ADD COLUMN … DEFAULT.
-        stmts.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {};", d.sql));
+        stmts.push(format!(
+            "ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {};",
+            d.sql
+        ));
     }
     let add = cx.ddl(
         Phase::Expand,
@@ -652,12 +754,14 @@ fn add_column(
         if let ConstraintKind::NotNull { .. } = con.kind {
             continue;
         }
-        if let ConstraintKind::Check { .. } = con.kind {
-            if con.name.is_none() {
-                con.name = Some(check_name(cx.catalog, table, &con.kind, Some(&column.name)));
-            }
+        if matches!(con.kind, ConstraintKind::Check { .. }) && con.name.is_none() {
+            con.name = Some(check_name(cx.catalog, table, &con.kind, Some(&column.name)));
         }
-        let phase = if volatile.is_some() { Phase::Contract } else { Phase::Expand };
+        let phase = if volatile.is_some() {
+            Phase::Contract
+        } else {
+            Phase::Expand
+        };
         add_constraint(cx, table, &con, phase, &last);
     }
     Ok(())
@@ -757,13 +861,17 @@ fn add_constraint(
             };
             let n = ident(&name);
             let (mode, ref_table) = match &constraint.kind {
-                ConstraintKind::ForeignKey(fk) => (LockMode::ShareRowExclusive, Some(&fk.ref_table)),
+                ConstraintKind::ForeignKey(fk) => {
+                    (LockMode::ShareRowExclusive, Some(&fk.ref_table))
+                }
                 _ => (LockMode::AccessExclusive, None),
             };
             let a = cx.ddl(
                 phase,
                 format!("add constraint {n} NOT VALID (checks new rows only)"),
-                vec![format!("ALTER TABLE {t} ADD CONSTRAINT {n} {body} NOT VALID;")],
+                vec![format!(
+                    "ALTER TABLE {t} ADD CONSTRAINT {n} {body} NOT VALID;"
+                )],
                 table,
                 mode,
                 "instant (no rows read)",
@@ -776,7 +884,7 @@ fn add_constraint(
                 table,
                 LockMode::ShareUpdateExclusive,
                 "whole scan, reads and writes continue",
-                &[a.clone()],
+                std::slice::from_ref(&a),
             );
             if let Some(r) = ref_table {
                 for k in [&a, &v] {
@@ -887,7 +995,10 @@ fn build_index(
 ) -> String {
     let cleanup = cx.ddl(
         phase,
-        format!("drop {} if a failed earlier build left it INVALID", obj(index)),
+        format!(
+            "drop {} if a failed earlier build left it INVALID",
+            obj(index)
+        ),
         vec![invalid_index_cleanup(index)],
         table,
         LockMode::AccessExclusive,
@@ -896,7 +1007,11 @@ fn build_index(
     );
     cx.concurrent(
         phase,
-        format!("build index {} on {} without blocking writes", obj(index), obj(table)),
+        format!(
+            "build index {} on {} without blocking writes",
+            obj(index),
+            obj(table)
+        ),
         create_sql.to_string(),
         table,
         &[cleanup],
@@ -929,7 +1044,14 @@ fn create_index(
     let sql = if concurrently {
         format!("{};", cx.text.trim_end_matches(';').trim_end())
     } else {
-        concurrent_create_sql(cx.text, if name.is_none() { Some(&index.name) } else { None })
+        concurrent_create_sql(
+            cx.text,
+            if name.is_none() {
+                Some(&index.name)
+            } else {
+                None
+            },
+        )
     };
     build_index(cx, Phase::Expand, &index, table, &sql, &[]);
 }
@@ -1016,7 +1138,9 @@ fn plain_indexes_on(catalog: &Catalog, table: &ObjName, column: &str) -> Vec<cat
 fn column_in_constraint(catalog: &Catalog, table: &ObjName, column: &str) -> bool {
     let own = catalog.table(table).is_some_and(|t| {
         t.constraints.iter().any(|c| {
-            catalog::constraint_columns(&c.kind).iter().any(|x| x == column)
+            catalog::constraint_columns(&c.kind)
+                .iter()
+                .any(|x| x == column)
                 || matches!(&c.kind, ConstraintKind::Check { expr } if expr.contains(column))
         })
     });
@@ -1031,20 +1155,21 @@ fn drop_column(cx: &mut Cx<'_>, op: &Op, table: &ObjName, column: &str) {
     let t = obj(table);
     let c = ident(column);
     let mut expand = Vec::new();
-    if let Some(col) = cx.catalog.column(table, column) {
-        if col.not_null && col.default.is_none() {
-            // The release that stops writing the column must still be able to insert.
-            let k = cx.ddl(
-                Phase::Expand,
-                format!("allow NULL in {t}.{c} so the application can stop writing it"),
-                vec![format!("ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL;")],
-                table,
-                LockMode::AccessExclusive,
-                "instant (catalog only)",
-                &[],
-            );
-            expand.push(k);
-        }
+    if let Some(col) = cx.catalog.column(table, column)
+        && col.not_null
+        && col.default.is_none()
+    {
+        // The release that stops writing the column must still be able to insert.
+        let k = cx.ddl(
+            Phase::Expand,
+            format!("allow NULL in {t}.{c} so the application can stop writing it"),
+            vec![format!("ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL;")],
+            table,
+            LockMode::AccessExclusive,
+            "instant (catalog only)",
+            &[],
+        );
+        expand.push(k);
     }
     let d = cx.deploy(
         Phase::Contract,
@@ -1113,7 +1238,7 @@ fn rename_table(cx: &mut Cx<'_>, table: &ObjName, new_name: &str) {
         table,
         LockMode::AccessExclusive,
         "instant (the view only)",
-        &[d.clone()],
+        std::slice::from_ref(&d),
     );
     cx.requires(&c, &d);
 }
@@ -1153,7 +1278,13 @@ fn rebuild_indexes(
         let cols: Vec<String> = i
             .columns
             .iter()
-            .map(|c| if c == column { new_column.to_string() } else { c.clone() })
+            .map(|c| {
+                if c == column {
+                    new_column.to_string()
+                } else {
+                    c.clone()
+                }
+            })
             .collect();
         let sql = format!(
             "CREATE {}INDEX CONCURRENTLY {} ON {} ({});",
@@ -1244,7 +1375,10 @@ fn change_type(
             format!("{n} = {u}"),
             format!("{n} IS DISTINCT FROM CAST(({u}) AS {new_type})"),
         ),
-        None => (format!("{n} = {c}"), format!("{n} IS NULL AND {c} IS NOT NULL")),
+        None => (
+            format!("{n} = {c}"),
+            format!("{n} IS NULL AND {c} IS NOT NULL"),
+        ),
     };
     let dml = format!(
         "UPDATE {t} SET {set} WHERE ({predicate}) AND ({{KEY}}) {} RETURNING 1",
@@ -1261,7 +1395,13 @@ fn change_type(
     )?;
     let mut ready = vec![b.clone()];
     if col.not_null {
-        let k = not_null_dance(cx, table, &new_col, Phase::Backfill, &[b.clone()]);
+        let k = not_null_dance(
+            cx,
+            table,
+            &new_col,
+            Phase::Backfill,
+            std::slice::from_ref(&b),
+        );
         ready.push(k);
     }
     let (builds, renames) = rebuild_indexes(cx, table, column, &new_col, Phase::Backfill, &[b]);
@@ -1283,7 +1423,10 @@ fn change_type(
     }
     if let Some(def) = &col.default {
         swap.push(format!("ALTER TABLE {t} ALTER COLUMN {o} DROP DEFAULT;"));
-        swap.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {};", def.sql));
+        swap.push(format!(
+            "ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {};",
+            def.sql
+        ));
     }
     let s = cx.ddl(
         Phase::Contract,
@@ -1292,7 +1435,7 @@ fn change_type(
         table,
         LockMode::AccessExclusive,
         "instant (catalog only)",
-        &[d.clone()],
+        std::slice::from_ref(&d),
     );
     cx.requires(&s, &d);
     let mut drop = vec![
@@ -1300,7 +1443,11 @@ fn change_type(
         format!("DROP FUNCTION {}();", obj(&func)),
     ];
     for (built, original) in &renames {
-        drop.push(format!("ALTER INDEX {} RENAME TO {};", obj(built), ident(&original.name)));
+        drop.push(format!(
+            "ALTER INDEX {} RENAME TO {};",
+            obj(built),
+            ident(&original.name)
+        ));
     }
     let k = cx.ddl(
         Phase::Contract,
@@ -1343,7 +1490,12 @@ fn rename_column(
             format!("the application can run with {t}.{c} renamed to {n}"),
             &[],
         );
-        let k = cx.pass_through(std::slice::from_ref(op), unsupported.map(|u| format!("{u}: no two-column recipe; the rename runs as written after the deploy")));
+        let k = cx.pass_through(
+            std::slice::from_ref(op),
+            unsupported.map(|u| {
+                format!("{u}: no two-column recipe; the rename runs as written after the deploy")
+            }),
+        );
         set_phase(cx, &k, Phase::Contract);
         cx.requires(&k, &d);
         return Ok(());
@@ -1397,7 +1549,13 @@ fn rename_column(
     )?;
     let mut ready = vec![b.clone()];
     if col.not_null {
-        ready.push(not_null_dance(cx, table, new_name, Phase::Backfill, &[b.clone()]));
+        ready.push(not_null_dance(
+            cx,
+            table,
+            new_name,
+            Phase::Backfill,
+            std::slice::from_ref(&b),
+        ));
     }
     let (builds, renames) = rebuild_indexes(cx, table, column, new_name, Phase::Backfill, &[b]);
     ready.extend(builds);
@@ -1412,10 +1570,17 @@ fn rename_column(
         format!("ALTER TABLE {t} DROP COLUMN {c};"),
     ];
     if let Some(def) = &col.default {
-        stmts.push(format!("ALTER TABLE {t} ALTER COLUMN {n} SET DEFAULT {};", def.sql));
+        stmts.push(format!(
+            "ALTER TABLE {t} ALTER COLUMN {n} SET DEFAULT {};",
+            def.sql
+        ));
     }
     for (built, original) in &renames {
-        stmts.push(format!("ALTER INDEX {} RENAME TO {};", obj(built), ident(&original.name)));
+        stmts.push(format!(
+            "ALTER INDEX {} RENAME TO {};",
+            obj(built),
+            ident(&original.name)
+        ));
     }
     let k = cx.ddl(
         Phase::Contract,
@@ -1424,7 +1589,7 @@ fn rename_column(
         table,
         LockMode::AccessExclusive,
         "instant (catalog only)",
-        &[d.clone()],
+        std::slice::from_ref(&d),
     );
     cx.requires(&k, &d);
     Ok(())
@@ -1477,7 +1642,12 @@ fn data_migration(cx: &mut Cx<'_>, op: &Op) -> Result<(), PlanError> {
         _ => BackfillOperation::InsertSelect,
     };
     let spec = BackfillSpec::new(BackfillRequest {
-        job: format!("{}/{}/statement-{}", cx.migration, walked.qualified(), cx.statement),
+        job: format!(
+            "{}/{}/statement-{}",
+            cx.migration,
+            walked.qualified(),
+            cx.statement
+        ),
         table: &walked,
         key: key_cols,
         operation,
@@ -1488,12 +1658,14 @@ fn data_migration(cx: &mut Cx<'_>, op: &Op) -> Result<(), PlanError> {
         lock_timeout_ms: cx.tuning.lock_timeout_ms,
     });
     let k = cx.push_backfill(spec, &walked, &[]);
-    if let Some(target) = op.table() {
-        if target != &walked {
-            if let Some(d) = cx.out.iter_mut().find(|d| d.key == k) {
-                d.tables.push(target.clone());
-            }
-        }
+    if let Some(d) = cx.out.iter_mut().find(|d| d.key == k) {
+        d.barrier = true;
+    }
+    if let Some(target) = op.table()
+        && target != &walked
+        && let Some(d) = cx.out.iter_mut().find(|d| d.key == k)
+    {
+        d.tables.push(target.clone());
     }
     if !b.idempotent {
         cx.note(

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 fn timeout_text(ms: u64) -> String {
     if ms == 0 {
         "no lock_timeout (its waits block nobody)".into()
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("lock_timeout {}s", ms / 1000)
     } else {
         format!("lock_timeout {ms}ms")
@@ -47,7 +47,9 @@ pub fn render(plan: &Plan, plan_file: &str) -> String {
         }
     );
     if plan.steps.is_empty() {
-        out.push_str("Nothing to do: the migration has no statements that change the schema or data.\n");
+        out.push_str(
+            "Nothing to do: the migration has no statements that change the schema or data.\n",
+        );
     }
     let mut phase_no = 0;
     let mut current: Option<Phase> = None;
@@ -113,9 +115,13 @@ fn render_step(out: &mut String, step: &Step, plan_file: &str) {
             "   run: `psql -f <step {} file>` or `lockstep backfill run {plan_file} --step {}`",
             step.id, step.id
         );
-        let _ = writeln!(out, "   ```sql\n   {}\n   ```", b.dml
+        let _ = writeln!(
+            out,
+            "   ```sql\n   {}\n   ```",
+            b.dml
                 .replace(super::backfill::IN_BATCH_MARKER, "IN (the current batch)")
-                .replace('\n', "\n   "));
+                .replace('\n', "\n   ")
+        );
     } else if !step.statements.is_empty() {
         let body = step
             .statements

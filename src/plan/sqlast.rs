@@ -155,7 +155,9 @@ pub fn batch_dml(sql: &str) -> Option<BatchedDml> {
             let self_ref = targets.len() != u.assignments.len()
                 || targets.iter().any(|t| {
                     let bare = t.trim_matches('"').to_lowercase();
-                    values.iter().any(|v| contains_word(&v.to_lowercase(), &bare))
+                    values
+                        .iter()
+                        .any(|v| contains_word(&v.to_lowercase(), &bare))
                 });
             let guard = if self_ref {
                 None
@@ -305,8 +307,16 @@ mod tests {
     fn batches_an_update_with_a_guard() {
         let b = batch_dml("UPDATE users SET status = 'x' WHERE status IS NULL").unwrap();
         assert!(b.idempotent);
-        assert!(b.template.contains("status IS DISTINCT FROM ('x')"), "{}", b.template);
-        assert!(b.template.contains("({KEY}) __LOCKSTEP_IN_BATCH__"), "{}", b.template);
+        assert!(
+            b.template.contains("status IS DISTINCT FROM ('x')"),
+            "{}",
+            b.template
+        );
+        assert!(
+            b.template.contains("({KEY}) __LOCKSTEP_IN_BATCH__"),
+            "{}",
+            b.template
+        );
         assert!(b.template.ends_with("RETURNING 1"));
         let b = batch_dml("UPDATE counters SET n = n + 1").unwrap();
         assert!(!b.idempotent);

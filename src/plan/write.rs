@@ -7,14 +7,16 @@
 //! a multi-statement simple query is one implicit transaction block).
 //! Existing files are never overwritten.
 
-use super::{Plan, Step, StepKind};
+use super::{Plan, StepKind};
 use crate::source::Layout;
 use std::path::{Path, PathBuf};
 
 /// Why files could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("{0}: already exists; lockstep never overwrites a migration (choose another --write directory or remove it)")]
+    #[error(
+        "{0}: already exists; lockstep never overwrites a migration (choose another --write directory or remove it)"
+    )]
     Exists(PathBuf),
     #[error("{path}: cannot write: {source}")]
     Io {
@@ -70,7 +72,10 @@ fn units(plan: &Plan) -> Vec<Unit> {
             step.phase.as_str(),
             step.title
         )];
-        if let Some(d) = pending_deploy.take().or_else(|| step.requires_deploy.clone()) {
+        if let Some(d) = pending_deploy
+            .take()
+            .or_else(|| step.requires_deploy.clone())
+        {
             header.push(format!("run only after this deploy: {d}"));
         }
         for l in &step.locks {
@@ -123,12 +128,24 @@ fn utc_parts(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = if m <= 2 { y + 1 } else { y };
-    (y, m, d, (rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32)
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        ((rem % 3600) / 60) as u32,
+        (rem % 60) as u32,
+    )
 }
 
 /// Versions for `count` new migrations after `existing` (the folder's versions):
 /// sequential numbers when the folder numbers sequentially, timestamps otherwise.
-pub fn next_versions(layout: Layout, existing: &[String], count: usize, now_secs: u64) -> Vec<String> {
+pub fn next_versions(
+    layout: Layout,
+    existing: &[String],
+    count: usize,
+    now_secs: u64,
+) -> Vec<String> {
     let numeric: Option<Vec<u64>> = existing.iter().map(|v| v.parse::<u64>().ok()).collect();
     let sequential = numeric
         .as_ref()
@@ -149,10 +166,10 @@ pub fn next_versions(layout: Layout, existing: &[String], count: usize, now_secs
         .map(|i| {
             let (y, mo, d, h, mi, s) = utc_parts(now_secs + i);
             let mut v = format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}");
-            if let Ok(n) = v.parse::<u64>() {
-                if n <= newest {
-                    v = (newest + 1 + i).to_string();
-                }
+            if let Ok(n) = v.parse::<u64>()
+                && n <= newest
+            {
+                v = (newest + 1 + i).to_string();
             }
             if layout == Layout::Diesel && v.len() == 14 {
                 format!("{}-{}-{}-{}", &v[0..4], &v[4..6], &v[6..8], &v[8..14])
@@ -231,7 +248,11 @@ pub fn files(plan: &Plan, layout: Layout, existing: &[String], now_secs: u64) ->
                 path: PathBuf::from(format!("{name}.sql")),
                 contents: format!(
                     "{}{}{body}\n",
-                    if u.transactional { "" } else { "-- no-transaction\n" },
+                    if u.transactional {
+                        ""
+                    } else {
+                        "-- no-transaction\n"
+                    },
                     comment(&u.header)
                 ),
             }),
@@ -252,7 +273,8 @@ pub fn files(plan: &Plan, layout: Layout, existing: &[String], now_secs: u64) ->
                     });
                     out.push(PlannedFile {
                         path: PathBuf::from(format!("{name}.down.sql")),
-                        contents: "-- This step of a lockstep plan has no automatic rollback.\n".into(),
+                        contents: "-- This step of a lockstep plan has no automatic rollback.\n"
+                            .into(),
                     });
                 }
             }
@@ -305,7 +327,11 @@ pub fn files(plan: &Plan, layout: Layout, existing: &[String], now_secs: u64) ->
                 contents: format!(
                     "{}-- migrate:up{}\n{body}\n\n-- migrate:down\n",
                     comment(&u.header),
-                    if u.transactional { "" } else { " transaction:false" }
+                    if u.transactional {
+                        ""
+                    } else {
+                        " transaction:false"
+                    }
                 ),
             }),
             Layout::Flyway => out.push(PlannedFile {
@@ -369,14 +395,6 @@ pub fn write_files(dir: &Path, files: &[PlannedFile]) -> Result<Vec<PathBuf>, Wr
     Ok(written)
 }
 
-/// The step a unit came from, for tests and messages.
-pub fn step_for_file<'a>(plan: &'a Plan, file: &PlannedFile) -> Option<&'a Step> {
-    let text = &file.contents;
-    plan.steps
-        .iter()
-        .find(|s| text.contains(&format!(", step {} (", s.id)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +419,9 @@ mod tests {
 
     #[test]
     fn slugs_are_file_safe() {
-        assert_eq!(slug("add \"Users\".status as a nullable column"), "add_users_status_as_a_nullable_column");
+        assert_eq!(
+            slug("add \"Users\".status as a nullable column"),
+            "add_users_status_as_a_nullable_column"
+        );
     }
 }

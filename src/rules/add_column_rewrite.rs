@@ -115,7 +115,10 @@ impl super::Rule for Rule {
                     "takes {mode} on {table}: {} until every row and index is rewritten",
                     who_waits(mode)
                 )),
-                Some(format!("{}; `lockstep plan` writes these steps", help.join("; "))),
+                Some(format!(
+                    "{}; `lockstep plan` writes these steps",
+                    help.join("; ")
+                )),
             );
         }
     }

@@ -2,7 +2,7 @@
 
 use super::foreign_keys::declared;
 use super::new_columns::judged;
-use super::{EndContext, Emitter};
+use super::{Emitter, EndContext};
 use crate::catalog::Catalog;
 use crate::ops::ObjName;
 use petgraph::algo::{astar, tarjan_scc};

@@ -34,7 +34,10 @@ impl super::Rule for Rule {
         };
         let what = spelled(op);
         let why = match &cx.tx.explicit_begin {
-            Some(b) => format!("the BEGIN at line {} opened one", line_of(cx.source, b.start)),
+            Some(b) => format!(
+                "the BEGIN at line {} opened one",
+                line_of(cx.source, b.start)
+            ),
             None => "this migration runs in a transaction".to_string(),
         };
         out.emit(

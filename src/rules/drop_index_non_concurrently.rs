@@ -41,7 +41,11 @@ impl super::Rule for Rule {
             Some(format!(
                 "takes {mode} on {}: {} until the drop commits, and the drop itself waits \
                  behind every running query",
-                if known_table { table.to_string() } else { "the table".into() },
+                if known_table {
+                    table.to_string()
+                } else {
+                    "the table".into()
+                },
                 who_waits(mode)
             )),
             Some(format!(

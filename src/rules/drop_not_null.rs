@@ -35,7 +35,9 @@ impl super::Rule for Rule {
                 "{table}.{column} may hold NULL from now on, and code of the running version \
                  that reads it assumes it never does"
             ),
-            Some(format!("instant; the first NULL written to {column} reaches every reader")),
+            Some(format!(
+                "instant; the first NULL written to {column} reaches every reader"
+            )),
             Some(format!(
                 "deploy readers that handle a NULL {column} first; if this is the first step \
                  of removing the column, mark it with `-- lockstep:ignore drop-not-null \

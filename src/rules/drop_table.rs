@@ -15,22 +15,12 @@ impl super::Rule for Rule {
         if cx.direction != Direction::Up {
             return;
         }
-        let Op::DropTable { table, cascade, .. } = cx.op else {
+        let Op::DropTable { table, .. } = cx.op else {
             return;
         };
         if !cx.is_existing(table) {
             return;
         }
-        let referenced = cx.catalog.referenced_by(table);
-        let label = if *cascade && !referenced.is_empty() {
-            let names: Vec<String> = referenced.iter().map(|(t, c)| format!("{t}.{c}")).collect();
-            format!(
-                "CASCADE also drops the foreign keys {} that point at it",
-                names.join(", ")
-            )
-        } else {
-            format!("instant, but every query naming {table} fails from this moment")
-        };
         out.emit(
             cx.span.clone(),
             None,
@@ -38,7 +28,9 @@ impl super::Rule for Rule {
                 "dropping table {table} breaks any running application version that still \
                  uses it"
             ),
-            Some(label),
+            Some(format!(
+                "instant, but every query naming {table} fails from this moment"
+            )),
             Some(
                 "drop it in a contract migration, after a deploy that stops using the table; \
                  then mark this statement with `-- lockstep:ignore drop-table <why it is safe \

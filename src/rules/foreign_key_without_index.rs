@@ -2,9 +2,9 @@
 
 use super::foreign_keys::{declared, describe_columns};
 use super::new_columns::judged;
-use super::{EndContext, Emitter};
+use super::{Emitter, EndContext};
 use crate::catalog::Catalog;
-use crate::ops::ObjName;
+use crate::ops::{ObjName, Op};
 use std::collections::HashSet;
 
 pub struct Rule;
@@ -35,6 +35,16 @@ impl super::Rule for Rule {
         if !judged(cx.direction) {
             return;
         }
+        // Tables created by this script can be indexed plainly in the same migration.
+        let created: HashSet<&ObjName> = cx
+            .statements
+            .iter()
+            .flat_map(|s| &s.ops)
+            .filter_map(|op| match op {
+                Op::CreateTable { table, .. } => Some(table),
+                _ => None,
+            })
+            .collect();
         let mut seen = HashSet::new();
         for fk in declared(cx.statements) {
             let Some(table) = cx.catalog.table(&fk.table) else {
@@ -42,7 +52,11 @@ impl super::Rule for Rule {
             };
             // Still declared at the end (not dropped, its columns not renamed away).
             let still_there = table.foreign_keys().any(|(_, k)| {
-                let cols = if k.columns.is_empty() { &fk.columns } else { &k.columns };
+                let cols = if k.columns.is_empty() {
+                    &fk.columns
+                } else {
+                    &k.columns
+                };
                 cols == &fk.columns && k.ref_table == fk.ref_table
             });
             if !still_there || has_supporting_index(cx.catalog, &fk.table, &fk.columns) {
@@ -65,11 +79,19 @@ impl super::Rule for Rule {
                     "every DELETE or key UPDATE on {} scans {} to find referencing rows",
                     fk.ref_table, fk.table
                 )),
-                Some(format!(
-                    "CREATE INDEX CONCURRENTLY {idx_name} ON {} ({cols}); (a new table can be \
-                     indexed without CONCURRENTLY in the same migration)",
-                    fk.table
-                )),
+                Some(if created.contains(&fk.table) {
+                    format!(
+                        "add `CREATE INDEX {idx_name} ON {} ({cols});` to this migration: the \
+                         table is new, so the build blocks nobody",
+                        fk.table
+                    )
+                } else {
+                    format!(
+                        "add `CREATE INDEX CONCURRENTLY {idx_name} ON {} ({cols});` in a \
+                         migration that does not run in a transaction",
+                        fk.table
+                    )
+                }),
             );
         }
     }

@@ -75,7 +75,9 @@ pub fn declared(statements: &[Statement]) -> Vec<DeclaredFk> {
                         }
                     }
                 }
-                Op::AddColumn { table, column, .. } => from_column(column, table, &s.span, &mut out),
+                Op::AddColumn { table, column, .. } => {
+                    from_column(column, table, &s.span, &mut out)
+                }
                 Op::AddConstraint { table, constraint } => {
                     if let ConstraintKind::ForeignKey(fk) = &constraint.kind {
                         from_table_constraint(fk, table, &s.span, &mut out);

@@ -1,6 +1,6 @@
 //! irreversible-change: an up script that destroys data, so no down script can undo it.
 
-use super::type_family::narrowing;
+use super::type_family::TypeClass;
 use super::{Direction, Emitter, OpContext};
 use crate::ops::{ObjName, Op, SqlType};
 
@@ -12,6 +12,33 @@ fn restore_note(has_down: bool, what: &str) -> String {
         format!("the down script can restore {what} but not the data")
     } else {
         format!("a rollback can restore {what} but not the data")
+    }
+}
+
+/// How converting a column from `old` to `new` silently loses information (values are
+/// rounded or cut rather than rejected), or `None`. Conversions that fail on values that do
+/// not fit (shorter varchar, smaller integer, text to enum) lose nothing when they succeed:
+/// converting back gives the same values.
+fn lossy(old: &SqlType, new: &SqlType) -> Option<String> {
+    use TypeClass::*;
+    if old.is_array() != new.is_array() {
+        return None;
+    }
+    match (TypeClass::of(old), TypeClass::of(new)) {
+        (Numeric(Some((_, s1))), Numeric(Some((_, s2)))) if s2 < s1 => {
+            Some(format!("values are rounded to {s2} decimal places"))
+        }
+        (Numeric(None), Numeric(Some((_, s)))) => {
+            Some(format!("values are rounded to {s} decimal places"))
+        }
+        (Numeric(_) | Float(_) | Money, Int(_)) => Some("fractions are rounded away".into()),
+        (Numeric(_), Float(_)) | (Int(8), Float(_)) | (Int(4), Float(4)) | (Float(8), Float(4)) => {
+            Some(format!(
+                "{new} keeps fewer significant digits: values are rounded"
+            ))
+        }
+        (Timestamp | Timestamptz, Date) => Some("the time of day is cut off".into()),
+        _ => None,
     }
 }
 
@@ -80,7 +107,7 @@ impl super::Rule for Rule {
                             gone.join(", ")
                         ),
                     )
-                } else if let Some(why) = narrowing(&old, ty) {
+                } else if let Some(why) = lossy(&old, ty) {
                     (
                         table,
                         format!(

@@ -2,7 +2,7 @@
 //! end of the script.
 
 use super::new_columns::judged;
-use super::{EndContext, Emitter};
+use super::{Emitter, EndContext};
 use crate::ops::Op;
 use std::collections::HashSet;
 

@@ -31,9 +31,7 @@ impl super::Rule for Rule {
                 statement_kind(cx.text()),
                 describe_work(cx, &work)
             ),
-            Some(
-                "nothing bounds how long it blocks others if it runs longer than expected".into(),
-            ),
+            Some("nothing bounds how long it blocks others if it runs longer than expected".into()),
             Some(
                 "SET statement_timeout to what you can afford to block (e.g. SET \
                  statement_timeout = '5min') before it, so a slow run fails and rolls back \

@@ -8,9 +8,9 @@ pub struct Rule;
 
 /// Name parts that mark a column as holding an amount of money.
 const MONEY_WORDS: &[&str] = &[
-    "amount", "amt", "price", "prices", "balance", "cost", "costs", "total", "subtotal",
-    "money", "fee", "fees", "tax", "vat", "salary", "wage", "payment", "revenue", "discount",
-    "refund", "budget", "cents", "eur", "usd",
+    "amount", "amt", "price", "prices", "balance", "cost", "costs", "total", "subtotal", "money",
+    "fee", "fees", "tax", "vat", "salary", "wage", "payment", "revenue", "discount", "refund",
+    "budget", "cents", "eur", "usd",
 ];
 
 /// Splits `unitPrice`, `unit_price`, `total-eur` into lower-case words.
@@ -39,7 +39,9 @@ fn words(name: &str) -> Vec<String> {
 }
 
 fn money_like(name: &str) -> bool {
-    words(name).iter().any(|w| MONEY_WORDS.contains(&w.as_str()))
+    words(name)
+        .iter()
+        .any(|w| MONEY_WORDS.contains(&w.as_str()))
 }
 
 fn float_money(c: &NewColumn) -> bool {

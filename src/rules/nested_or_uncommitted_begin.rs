@@ -3,7 +3,7 @@
 //! an explicit transaction still open.
 
 use super::support::line_of;
-use super::{EndContext, Emitter, StatementContext};
+use super::{Emitter, EndContext, StatementContext};
 use crate::ops::Op;
 
 pub struct Rule;

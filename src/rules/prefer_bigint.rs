@@ -23,20 +23,23 @@ impl super::Rule for Rule {
         let small = cols
             .iter()
             .any(|c| TypeClass::of(c.ty) == TypeClass::Int(2));
-        let limit = if small {
-            "smallint stops at 32,767 and integer at 2,147,483,647"
+        let (types, limit) = if small {
+            (
+                "smallint or integer",
+                "smallint stops at 32,767 and integer at 2,147,483,647",
+            )
         } else {
-            "integer stops at 2,147,483,647"
+            ("integer", "integer stops at 2,147,483,647")
         };
         out.emit(
             cx.span.clone(),
             None,
             format!(
-                "{} {} a {} key column: {limit}, and widening it later rewrites the table and \
-                 every table that references it",
+                "key column{} {} {} {types}: {limit}, and widening it later rewrites the table \
+                 and every table that references it",
+                if cols.len() == 1 { "" } else { "s" },
                 list(&cols),
                 verb(&cols),
-                if small { "smallint or integer" } else { "integer" },
             ),
             Some("the key runs out of values once the table grows".into()),
             Some(

@@ -52,7 +52,9 @@ impl super::Rule for Rule {
             (Some(_), false) => {
                 format!("REINDEX {subject} blocks writes to its table while it is rebuilt")
             }
-            _ => format!("REINDEX {subject} blocks writes to every table it covers, one after another"),
+            _ => format!(
+                "REINDEX {subject} blocks writes to every table it covers, one after another"
+            ),
         };
         let help = if cx.settings.pg_version >= 12 {
             format!(

@@ -1,7 +1,7 @@
 //! rename-table: `ALTER TABLE … RENAME TO` or `SET SCHEMA` on a table that existed before
 //! this migration, unless the migration leaves a view with the old name behind.
 
-use super::{Direction, EndContext, Emitter};
+use super::{Direction, Emitter, EndContext};
 use crate::ops::{ObjName, Op};
 use std::collections::HashSet;
 
@@ -43,17 +43,23 @@ impl super::Rule for Rule {
                 if cx.catalog.views.contains_key(table) {
                     continue;
                 }
-                let shown = if new.schema == table.schema {
-                    new.name.clone()
+                let (shown, what) = if new.schema == table.schema {
+                    (
+                        new.name.clone(),
+                        format!("renaming table {table} to {}", new.name),
+                    )
                 } else {
-                    new.qualified()
+                    (
+                        new.qualified(),
+                        format!("moving table {table} to schema {}", new.schema),
+                    )
                 };
                 out.emit(
                     s.span.clone(),
                     None,
                     format!(
-                        "renaming table {table} to {shown} breaks the running application, \
-                         which still queries \"{table}\""
+                        "{what} breaks the running application, which still queries \
+                         \"{table}\""
                     ),
                     Some(format!(
                         "instant, but from this moment every query naming {table} fails"

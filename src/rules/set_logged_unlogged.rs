@@ -21,7 +21,10 @@ impl super::Rule for Rule {
         }
         let mode = mode_on(cx.locks, table, LockMode::AccessExclusive);
         let (what, extra) = if *logged {
-            ("SET LOGGED", "and writes all of it to the WAL (and to every replica)")
+            (
+                "SET LOGGED",
+                "and writes all of it to the WAL (and to every replica)",
+            )
         } else {
             (
                 "SET UNLOGGED",

@@ -48,9 +48,33 @@ pub(super) fn who_waits(mode: LockMode) -> &'static str {
 /// `UPDATE`. Stops at the first word that is not a statement keyword (an identifier).
 pub(super) fn statement_kind(text: &str) -> String {
     const KEYWORDS: &[&str] = &[
-        "ALTER", "CREATE", "DROP", "TABLE", "INDEX", "UNIQUE", "MATERIALIZED", "VIEW", "TRIGGER",
-        "TRUNCATE", "LOCK", "REFRESH", "REINDEX", "VACUUM", "FULL", "CLUSTER", "UPDATE", "DELETE",
-        "FROM", "INSERT", "INTO", "TYPE", "CONCURRENTLY", "OR", "REPLACE", "CONSTRAINT", "ONLY",
+        "ALTER",
+        "CREATE",
+        "DROP",
+        "TABLE",
+        "INDEX",
+        "UNIQUE",
+        "MATERIALIZED",
+        "VIEW",
+        "TRIGGER",
+        "TRUNCATE",
+        "LOCK",
+        "REFRESH",
+        "REINDEX",
+        "VACUUM",
+        "FULL",
+        "CLUSTER",
+        "UPDATE",
+        "DELETE",
+        "FROM",
+        "INSERT",
+        "INTO",
+        "TYPE",
+        "CONCURRENTLY",
+        "OR",
+        "REPLACE",
+        "CONSTRAINT",
+        "ONLY",
     ];
     let words: Vec<String> = text
         .split_whitespace()
@@ -207,7 +231,10 @@ mod tests {
     #[test]
     fn words() {
         assert_eq!(join_words(&["a".into()]), "a");
-        assert_eq!(join_words(&["a".into(), "b".into(), "c".into()]), "a, b and c");
+        assert_eq!(
+            join_words(&["a".into(), "b".into(), "c".into()]),
+            "a, b and c"
+        );
     }
 
     #[test]

@@ -157,9 +157,9 @@ pub fn narrowing(old: &SqlType, new: &SqlType) -> Option<String> {
         (Int(a), Int(b)) if b < a => Some(format!(
             "{new} holds a smaller range than {old}: larger values are out of range"
         )),
-        (Int(a), Numeric(Some((p, s)))) if p - s < int_digits(*a) => Some(format!(
+        (Int(a), Numeric(Some((p, s)))) if p.saturating_sub(*s) < int_digits(*a) => Some(format!(
             "{new} holds at most {} integer digits; {old} values can have {}",
-            p - s,
+            p.saturating_sub(*s),
             int_digits(*a)
         )),
         (Int(a), Float(4)) if *a >= 4 => Some(format!(
@@ -180,18 +180,18 @@ pub fn narrowing(old: &SqlType, new: &SqlType) -> Option<String> {
         )),
         (Numeric(None), Numeric(Some((p, s)))) => Some(format!(
             "{new} limits precision and scale, which unconstrained numeric does not: values are rounded to {s} decimal places and larger than {} integer digits fail",
-            p - s
+            p.saturating_sub(*s)
         )),
         (Numeric(Some((p1, s1))), Numeric(Some((p2, s2)))) => {
             if s2 < s1 {
                 Some(format!(
                     "{new} keeps {s2} decimal places instead of {s1}: values are rounded"
                 ))
-            } else if p2 - s2 < p1 - s1 {
+            } else if p2.saturating_sub(*s2) < p1.saturating_sub(*s1) {
                 Some(format!(
                     "{new} allows {} integer digits instead of {}: larger values overflow",
-                    p2 - s2,
-                    p1 - s1
+                    p2.saturating_sub(*s2),
+                    p1.saturating_sub(*s1)
                 ))
             } else {
                 None
@@ -222,12 +222,18 @@ mod tests {
 
     #[test]
     fn classifies_canonical_and_short_names() {
-        assert_eq!(TypeClass::of(&t("character varying(20)")), TypeClass::Varchar(20));
+        assert_eq!(
+            TypeClass::of(&t("character varying(20)")),
+            TypeClass::Varchar(20)
+        );
         assert_eq!(TypeClass::of(&t("varchar")), TypeClass::UnboundedString);
         assert_eq!(TypeClass::of(&t("character")), TypeClass::Char(1));
         assert_eq!(TypeClass::of(&t("bpchar")), TypeClass::UnboundedString);
         assert_eq!(TypeClass::of(&t("int4")), TypeClass::Int(4));
-        assert_eq!(TypeClass::of(&t("numeric(10,2)")), TypeClass::Numeric(Some((10, 2))));
+        assert_eq!(
+            TypeClass::of(&t("numeric(10,2)")),
+            TypeClass::Numeric(Some((10, 2)))
+        );
         assert_eq!(
             TypeClass::of(&t("timestamp(3) with time zone")),
             TypeClass::Timestamptz
@@ -258,6 +264,13 @@ mod tests {
     }
 
     #[test]
+    fn absurd_modifiers_do_not_overflow() {
+        let huge = t("numeric(9223372036854775807,-9223372036854775807)");
+        assert!(narrowing(&huge, &t("numeric(1,1)")).is_some());
+        assert!(narrowing(&t("integer"), &huge).is_none());
+    }
+
+    #[test]
     fn widening_and_binary_coercible_changes_are_not_narrowing() {
         let n = |a: &str, b: &str| narrowing(&t(a), &t(b)).is_some();
         assert!(!n("character varying(20)", "character varying(50)"));
@@ -270,7 +283,10 @@ mod tests {
         assert!(!n("integer", "text"));
         assert!(!n("integer", "numeric(12,0)"));
         assert!(!n("real", "double precision"));
-        assert!(!n("timestamp without time zone", "timestamp with time zone"));
+        assert!(!n(
+            "timestamp without time zone",
+            "timestamp with time zone"
+        ));
         assert!(!n("text", "citext"));
         assert!(!n("mystery", "other_mystery"));
     }

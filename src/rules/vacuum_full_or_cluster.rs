@@ -33,7 +33,9 @@ impl super::Rule for Rule {
                 )
             }
             None => (
-                format!("{what} without a table rewrites every table it covers, each under ACCESS EXCLUSIVE"),
+                format!(
+                    "{what} without a table rewrites every table it covers, each under ACCESS EXCLUSIVE"
+                ),
                 "every query on each table waits while that table is rewritten".to_string(),
             ),
         };

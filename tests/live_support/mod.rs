@@ -22,14 +22,21 @@ pub fn cluster() -> Option<&'static Cluster> {
 /// A fresh database with a unique name.
 pub fn database(cluster: &Cluster, prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let name = format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
     cluster.create_database(&name).expect("create database");
     name
 }
 
 /// A counting connection to `db`.
 pub fn db(cluster: &Cluster, name: &str) -> Db {
-    Db::from_client(cluster.connect(name).expect("connect"), format!("test database {name}"))
+    Db::from_client(
+        cluster.connect(name).expect("connect"),
+        format!("test database {name}"),
+    )
 }
 
 /// Writes `files` (relative path → contents) under `dir`.

@@ -182,8 +182,16 @@ pub fn assert_same_schema(a: &mut Client, b: &mut Client, plan: &Plan) {
         let only_b: Vec<_> = sb.iter().filter(|l| !sa.contains(l)).collect();
         panic!(
             "schemas differ\nonly after the original:\n  {}\nonly after the plan:\n  {}\nplan:\n{}",
-            only_a.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "),
-            only_b.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "),
+            only_a
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  "),
+            only_b
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  "),
             lockstep::plan::render_md::render(plan, "plan.yaml")
         );
     }
