@@ -43,6 +43,69 @@ pub struct Difference {
 /// down script that re-adds a dropped column is as good as it gets); neither are enum
 /// values that `actual` has in excess, because PostgreSQL cannot remove an enum value.
 pub fn diff(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
+    // Both catalogs usually share almost all their structure (one migration apart): narrow
+    // them to what differs, so a long history costs per migration what it changed, not
+    // the size of the whole schema.
+    let (e, a) = narrow(expected, actual);
+    diff_full(&e, &a)
+}
+
+/// Sub-catalogs holding the entries that differ, plus the tables those entries belong to
+/// and the indexes of those tables (the full comparison reads them for context).
+fn narrow(expected: &Catalog, actual: &Catalog) -> (Catalog, Catalog) {
+    use imbl::ordmap::DiffItem;
+    fn keys_of<K: Ord + Clone, V: Clone + PartialEq>(
+        e: &crate::catalog::Map<K, V>,
+        a: &crate::catalog::Map<K, V>,
+    ) -> Vec<K> {
+        e.diff(a)
+            .filter_map(|d| match d {
+                DiffItem::Add(k, _) | DiffItem::Remove(k, _) => Some(k.clone()),
+                DiffItem::Update { old, new } => (old.1 != new.1).then(|| old.0.clone()),
+            })
+            .collect()
+    }
+    let mut tables: BTreeSet<ObjName> = keys_of(&expected.tables, &actual.tables)
+        .into_iter()
+        .collect();
+    let indexes = keys_of(&expected.indexes, &actual.indexes);
+    for i in &indexes {
+        for cat in [expected, actual] {
+            if let Some(ix) = cat.indexes.get(i) {
+                tables.insert(ix.table.clone());
+            }
+        }
+    }
+    let views = keys_of(&expected.views, &actual.views);
+    let enums = keys_of(&expected.enums, &actual.enums);
+    let pick = |cat: &Catalog| {
+        let mut out = Catalog::new();
+        for t in &tables {
+            if let Some(v) = cat.tables.get(t) {
+                out.tables.insert(t.clone(), v.clone());
+            }
+        }
+        for (k, ix) in cat.indexes.iter() {
+            if tables.contains(&ix.table) || indexes.contains(k) {
+                out.indexes.insert(k.clone(), ix.clone());
+            }
+        }
+        for v in &views {
+            if let Some(x) = cat.views.get(v) {
+                out.views.insert(v.clone(), x.clone());
+            }
+        }
+        for en in &enums {
+            if let Some(x) = cat.enums.get(en) {
+                out.enums.insert(en.clone(), x.clone());
+            }
+        }
+        out
+    };
+    (pick(expected), pick(actual))
+}
+
+fn diff_full(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
     let mut out = Vec::new();
     // Tables.
     for (name, e) in &expected.tables {
@@ -447,7 +510,7 @@ pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
         .statements
         .iter()
         .any(|s| s.ops.iter().any(changes_schema));
-    if !up_changes {
+    if !up_changes || (input.down.is_none() && !input.downs_expected) {
         return findings;
     }
     // What turns the schema after the up back into the one before it.

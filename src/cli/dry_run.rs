@@ -2,7 +2,6 @@
 //! modes, estimated durations, drift), optionally traced in a rolled-back transaction, or
 //! traced on a throwaway local cluster.
 
-use super::lint::load_config;
 use super::{EXIT_ERROR, EXIT_FINDINGS, print_error};
 use crate::config::{parse_duration, parse_quantity};
 use crate::live::connect::{self, Db};
@@ -101,7 +100,7 @@ fn duration_arg(flag: &str, v: &str) -> miette::Result<Duration> {
 }
 
 fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<ExitCode> {
-    let config = load_config(args.config.as_deref())?;
+    let config = super::lint::load_config_for(args.config.as_deref(), &args.paths)?;
     let mut settings = Settings::default();
     config.apply(&mut settings);
     let paths = if args.paths.is_empty() {

@@ -102,7 +102,7 @@ pub fn build(migrations: &[Migration], at: Option<&Migration>) -> SchemaGraph {
 }
 
 fn run_inner(args: &GraphArgs) -> miette::Result<ExitCode> {
-    let config = super::lint::load_config(args.config.as_deref())?;
+    let config = super::lint::load_config_for(args.config.as_deref(), &args.paths)?;
     let paths = super::lock::folder_paths(&args.paths, &config)?;
     let loaded = super::lock::load(&paths, args.layout, &config)?;
     let at = match &args.at {

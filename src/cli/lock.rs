@@ -63,7 +63,7 @@ pub(crate) fn load(
 }
 
 fn run_inner(args: &LockArgs, quiet: bool) -> miette::Result<ExitCode> {
-    let config = super::lint::load_config(args.config.as_deref())?;
+    let config = super::lint::load_config_for(args.config.as_deref(), &args.paths)?;
     let paths = folder_paths(&args.paths, &config)?;
     let loaded = load(&paths, args.layout, &config)?;
     let lock_path = args

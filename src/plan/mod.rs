@@ -12,6 +12,7 @@
 //! shipped first. Backfills carry a [`backfill::BackfillSpec`] that `lockstep backfill run`
 //! executes, and a psql script (a procedure that commits per batch).
 
+pub mod apply;
 pub mod backfill;
 pub mod diff;
 pub mod graph;
