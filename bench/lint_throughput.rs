@@ -12,6 +12,8 @@
 //! 2. runs the real release binary (`lockstep lint DIR --format F`, output discarded) and
 //!    times it end to end, best of `--runs`.
 //!
+//! `--generate DIR N [plain|goose]` only writes the folder, for profiling by hand.
+//!
 //! Everything runs on one thread: lockstep does not parallelise linting, so the numbers are
 //! per-core numbers. The last lines compare each size's time with the smallest size's
 //! (time per migration should stay flat when growth is linear).
@@ -55,6 +57,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
         return child(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("--generate") {
+        return generate(&args[1..]);
     }
     let opts = match parse_options(&args) {
         Ok(o) => o,
@@ -272,6 +277,24 @@ fn run_binary(bin: &Path, dir: &Path, format: Format) -> Result<f64, String> {
         Some(0 | 1) => Ok(secs),
         _ => Err(format!("lockstep lint exited with {status}")),
     }
+}
+
+/// `--generate DIR N [plain|goose]`: writes the folder only (for profiling by hand).
+fn generate(args: &[String]) -> ExitCode {
+    let (Some(dir), Some(Ok(n))) = (args.first(), args.get(1).map(|n| n.parse::<usize>())) else {
+        eprintln!("usage: --generate DIR N [plain|goose]");
+        return ExitCode::from(2);
+    };
+    let layout = match args.get(2).map(String::as_str) {
+        Some("goose") => GenLayout::Goose,
+        _ => GenLayout::Plain,
+    };
+    let dir = Path::new(dir);
+    if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| write_folder(dir, n, layout, SEED)) {
+        eprintln!("{}: {e}", dir.display());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 /// The measuring child: one pipeline run in a fresh process so VmHWM is this size's peak.

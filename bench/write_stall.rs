@@ -554,8 +554,6 @@ fn run_one(cluster: &Cluster, cfg: &Config, case: &Case, naive: bool) -> Result<
         Some("before the migration".to_string())
     } else if naive && slowest_end_ms <= migration.as_secs_f64() * 1e3 {
         Some("the migration statement".to_string())
-    } else if slowest_end_ms < 0.0 {
-        Some("before the migration".to_string())
     } else if slowest_end_ms > migration.as_secs_f64() * 1e3 {
         Some("after the migration".to_string())
     } else {

@@ -19,6 +19,13 @@ fn sarif_schema() -> serde_json::Value {
             if name.starts_with("serde-sarif-") {
                 let schema = pkg.join("src").join("schema.json");
                 if let Ok(text) = std::fs::read_to_string(&schema) {
+                    // The published schema's `language` pattern has a stray `]` that ECMA
+                    // regex reads as a literal but the validator's regex engine rejects;
+                    // use the pattern it means (a two-letter code with optional region).
+                    let text = text.replace(
+                        "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+                        "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
+                    );
                     return serde_json::from_str(&text).expect("schema is JSON");
                 }
             }
