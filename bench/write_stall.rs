@@ -166,7 +166,7 @@ fn seed_sql(rows: i64, parents: i64) -> String {
                   'note ' || md5(g::text),
                   timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second',
                   timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second'
-           FROM generate_series(1, {rows}) g;"
+           FROM generate_series(1::bigint, {rows}) g;"
     )
 }
 
@@ -393,6 +393,11 @@ fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
+/// Like [`err`] for driver errors, whose `Display` hides the server's message.
+fn pg_err(what: &str) -> impl FnOnce(postgres::Error) -> String + '_ {
+    move |e| format!("{what}: {}", lockstep::live::connect::error_text(&e))
+}
+
 /// Runs the migration of one case × variant on database `db`; returns the step timings.
 fn migrate(
     cluster: &Cluster,
@@ -404,9 +409,10 @@ fn migrate(
     let mut client = cluster.connect(db).map_err(err("connecting"))?;
     if naive {
         // As a migration tool runs it: one transaction, no timeouts.
-        let mut tx = client.transaction().map_err(err("BEGIN"))?;
-        tx.batch_execute(case.sql).map_err(err("naive migration"))?;
-        tx.commit().map_err(err("COMMIT"))?;
+        let mut tx = client.transaction().map_err(pg_err("BEGIN"))?;
+        tx.batch_execute(case.sql)
+            .map_err(pg_err("naive migration"))?;
+        tx.commit().map_err(pg_err("COMMIT"))?;
         return Ok(Vec::new());
     }
     let plan = plan::plan_sql(
@@ -457,20 +463,20 @@ fn run_one(cluster: &Cluster, cfg: &Config, case: &Case, naive: bool) -> Result<
     let mut admin = cluster.connect("postgres").map_err(err("connecting"))?;
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-        .map_err(err("dropping an old copy"))?;
+        .map_err(pg_err("dropping an old copy"))?;
     cluster
         .create_database_from(&db, "bench_seed")
         .map_err(err("copying the seeded database"))?;
     // Start from a clean slate: no dirty buffers from the copy flushed mid-run.
     admin
         .batch_execute("CHECKPOINT")
-        .map_err(err("CHECKPOINT"))?;
+        .map_err(pg_err("CHECKPOINT"))?;
 
     let mut clients = Vec::new();
     for _ in 0..cfg.threads {
         let mut c = cluster.connect(&db).map_err(err("connecting a worker"))?;
         c.batch_execute(&format!("SET statement_timeout = '{}ms'", cfg.timeout_ms))
-            .map_err(err("setting statement_timeout"))?;
+            .map_err(pg_err("setting statement_timeout"))?;
         clients.push(c);
     }
     let shared = Arc::new(Shared {
@@ -531,7 +537,7 @@ fn run_one(cluster: &Cluster, cfg: &Config, case: &Case, naive: bool) -> Result<
     let steps = migrated?;
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .map_err(err("dropping the copy"))?;
+        .map_err(pg_err("dropping the copy"))?;
 
     let m0_ms = (m0 - t0).as_secs_f64() * 1e3;
     let mut lat: Vec<f64> = samples.iter().map(|s| s.latency_ms).collect();
@@ -550,17 +556,22 @@ fn run_one(cluster: &Cluster, cfg: &Config, case: &Case, naive: bool) -> Result<
             s.scheduled_ms + s.latency_ms - m0_ms,
         )
     });
+    // The steps whose run overlaps the slowest request's wait (a request blocked by a
+    // step finishes just after that step ends, so the overlap matters, not the end).
+    let migration_ms = migration.as_secs_f64() * 1e3;
     let slowest_during = if slowest_end_ms < 0.0 {
         Some("before the migration".to_string())
-    } else if naive && slowest_end_ms <= migration.as_secs_f64() * 1e3 {
-        Some("the migration statement".to_string())
-    } else if slowest_end_ms > migration.as_secs_f64() * 1e3 {
+    } else if slowest_start_ms > migration_ms {
         Some("after the migration".to_string())
+    } else if naive {
+        Some("the migration statement".to_string())
     } else {
-        steps
+        let during: Vec<String> = steps
             .iter()
-            .find(|s| slowest_end_ms >= s.start_ms && slowest_end_ms <= s.start_ms + s.ms)
+            .filter(|s| s.start_ms <= slowest_end_ms && s.start_ms + s.ms >= slowest_start_ms)
             .map(|s| format!("step {} ({}): {}", s.id, s.kind, s.title))
+            .collect();
+        (!during.is_empty()).then(|| during.join(" / "))
     };
     let mut errors: Vec<(String, usize)> = Vec::new();
     for e in samples.iter().filter_map(|s| s.error.as_ref()) {
@@ -579,7 +590,7 @@ fn run_one(cluster: &Cluster, cfg: &Config, case: &Case, naive: bool) -> Result<
         p99_ms: percentile(&lat, 99.0),
         p50_ms: percentile(&lat, 50.0),
         max_write_ms,
-        migration_ms: migration.as_secs_f64() * 1e3,
+        migration_ms,
         slowest_start_ms,
         slowest_end_ms,
         slowest_during,
@@ -600,10 +611,11 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
     let (postgres_version, settings) = {
         let mut c = cluster.connect("bench_seed").map_err(err("connecting"))?;
         let t = Instant::now();
-        c.batch_execute(SCHEMA).map_err(err("schema"))?;
+        c.batch_execute(SCHEMA).map_err(pg_err("schema"))?;
         c.batch_execute(&seed_sql(cfg.rows, cfg.parents))
-            .map_err(err("seeding"))?;
-        c.batch_execute("VACUUM ANALYZE").map_err(err("VACUUM"))?;
+            .map_err(pg_err("seeding"))?;
+        c.batch_execute("VACUUM ANALYZE")
+            .map_err(pg_err("VACUUM"))?;
         eprintln!(
             "seeded {} items / {} accounts in {:.1} s",
             cfg.rows,
@@ -612,7 +624,7 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
         );
         let v: String = c
             .query_one("SHOW server_version", &[])
-            .map_err(err("version"))?
+            .map_err(pg_err("version"))?
             .get(0);
         let s: String = c
             .query_one(
@@ -621,7 +633,7 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
                  'max_wal_size', 'autovacuum')",
                 &[],
             )
-            .map_err(err("settings"))?
+            .map_err(pg_err("settings"))?
             .get(0);
         (v, s)
     };

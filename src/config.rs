@@ -282,7 +282,7 @@ impl Config {
         };
         if let Some(rules) = &file.rules {
             for id in rules.keys() {
-                if crate::rules::meta(id).is_none() {
+                if crate::rules::meta(id).is_none() && crate::rules::aliases::alias(id).is_none() {
                     return Err(err(
                         format!("unknown rule `{id}` (see `lockstep rules`)"),
                         key_offset(id),
@@ -347,7 +347,17 @@ impl Config {
                     Level::Warning => RuleLevel::On(Severity::Warning),
                     Level::Error => RuleLevel::On(Severity::Error),
                 };
-                settings.rules.insert(id.clone(), l);
+                // An alias (e.g. drop-breaks-clients) sets every rule it stands for.
+                match crate::rules::aliases::alias(id) {
+                    Some(ids) => {
+                        for real in ids {
+                            settings.rules.insert((*real).to_string(), l);
+                        }
+                    }
+                    None => {
+                        settings.rules.insert(id.clone(), l);
+                    }
+                }
             }
         }
     }
@@ -397,6 +407,23 @@ mod tests {
         let e = Config::parse(Path::new("lockstep.yaml"), text).unwrap_err();
         assert_eq!(e.line, Some(2));
         assert!(e.message.contains("not supported"));
+    }
+
+    #[test]
+    fn aliases_set_the_rules_they_stand_for() {
+        let text = "rules:\n  drop-breaks-clients: off\n  truncate: warning\n";
+        let c = Config::parse(Path::new("lockstep.yaml"), text).unwrap();
+        let mut s = Settings::default();
+        c.apply(&mut s);
+        assert_eq!(s.rules.get("drop-column"), Some(&RuleLevel::Off));
+        assert_eq!(s.rules.get("drop-table"), Some(&RuleLevel::Off));
+        assert_eq!(
+            s.rules.get("truncate"),
+            Some(&RuleLevel::On(Severity::Warning))
+        );
+        let e = Config::parse(Path::new("lockstep.yaml"), "rules:\n  no-such-rule: off\n")
+            .unwrap_err();
+        assert_eq!(e.line, Some(2));
     }
 
     #[test]

@@ -221,7 +221,9 @@ fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<E
         .findings
         .iter()
         .filter_map(|f| Severity::parse(&f.severity))
-        .any(|s| s >= fail_on);
+        .any(|s| s >= fail_on)
+        // An applied migration edited after it ran counts as an error-severity finding.
+        || (Severity::Error >= fail_on && report.checksum_mismatches.iter().any(|m| m.error));
     Ok(if failing {
         ExitCode::from(EXIT_FINDINGS)
     } else {
@@ -344,6 +346,7 @@ fn scratch_only(
         layout,
         migrations_total: migrations.len(),
         history,
+        checksum_mismatches: Vec::new(),
         statements,
         tables: Vec::new(),
         drift: Vec::new(),

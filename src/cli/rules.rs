@@ -24,6 +24,15 @@ fn lockstep_metas() -> Vec<&'static crate::rules::RuleMeta> {
 }
 
 pub fn explain(id: &str) -> ExitCode {
+    if let Some(ids) = crate::rules::aliases::alias(id) {
+        println!("{id} is a name for: {}\n", ids.join(", "));
+        for real in ids {
+            if let Some(m) = crate::rules::meta(real) {
+                println!("{}", render(m));
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
     let Some(m) = crate::rules::meta(id) else {
         let known: Vec<&str> = lockstep_metas().iter().map(|m| m.id.as_str()).collect();
         let close: Vec<&&str> = known

@@ -3,6 +3,7 @@
 //! `READ ONLY` transaction with a constant number of queries.
 
 use super::LiveError;
+use super::checksums::{self, ChecksumMismatch};
 use super::connect::Db;
 use super::drift::{self, DriftItem, PendingStatement};
 use super::history::{self, History};
@@ -82,6 +83,9 @@ pub struct DryRunReport {
     pub layout: Layout,
     pub migrations_total: usize,
     pub history: History,
+    /// Applied migrations whose file no longer has the checksum flyway or sqlx stored
+    /// (edited after they ran); flyway repeatables among them will be re-applied.
+    pub checksum_mismatches: Vec<ChecksumMismatch>,
     pub statements: Vec<PlannedStatement>,
     pub tables: Vec<TableStats>,
     pub drift: Vec<DriftItem>,
@@ -170,7 +174,9 @@ fn inspect_in_transaction(
         settings.pg_version = major;
     }
 
-    let history = history::read(db, opts.layout, opts.history_table.as_deref(), migrations)?;
+    let mut history = history::read(db, opts.layout, opts.history_table.as_deref(), migrations)?;
+    // Before the pending analysis: a changed flyway repeatable becomes pending again.
+    let sums = checksums::compare(db, opts.layout, &mut history, migrations)?;
 
     // First pass only to learn which tables the pending statements touch.
     let first = analyze_pending(migrations, &settings, &history.pending);
@@ -245,7 +251,7 @@ fn inspect_in_transaction(
             message: f.message.clone(),
         })
         .collect();
-    let mut notes = Vec::new();
+    let mut notes = sums.notes;
     if stats
         .values()
         .any(|s| s.exists && s.estimated_rows.is_none() && s.exact_rows.is_none())
@@ -264,6 +270,7 @@ fn inspect_in_transaction(
         layout: opts.layout,
         migrations_total: migrations.len(),
         history,
+        checksum_mismatches: sums.mismatches,
         statements,
         tables: stats.into_values().collect(),
         drift,
@@ -403,6 +410,9 @@ pub fn render_pretty(r: &DryRunReport) -> String {
             "note: the database records versions no file matches: {}",
             h.unknown_versions.join(", ")
         );
+    }
+    for m in &r.checksum_mismatches {
+        let _ = writeln!(out, "{}", m.message());
     }
     out.push('\n');
 

@@ -63,7 +63,7 @@ fn cmp_versions(a: &str, b: &str) -> Ordering {
 }
 
 /// `schema.table` or `table` → a quoted, qualified name for SQL.
-fn quote_table(name: &str) -> String {
+pub(crate) fn quote_table(name: &str) -> String {
     match name.split_once('.') {
         Some((s, t)) => format!(
             "{}.{}",

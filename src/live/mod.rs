@@ -1,5 +1,6 @@
 //! The live database: connecting ([`connect`]), table statistics in a constant number of
-//! queries ([`stats`]), the frameworks' history tables ([`history`]), schema drift
+//! queries ([`stats`]), the frameworks' history tables ([`history`]) and their stored
+//! checksums ([`checksums`]), schema drift
 //! ([`drift`]), `lockstep dry-run` ([`dry_run`]), the rolled-back lock trace ([`trace`]) and
 //! its throwaway-cluster target ([`scratch`]), and `lockstep backfill run`
 //! ([`backfill_runner`]).
@@ -9,6 +10,7 @@
 //! blocks writes for longer than its budget; passwords are never printed.
 
 pub mod backfill_runner;
+pub mod checksums;
 pub mod connect;
 pub mod drift;
 pub mod dry_run;

@@ -19,17 +19,36 @@ struct FkGraph {
 }
 
 impl FkGraph {
-    fn build(catalog: &Catalog) -> FkGraph {
+    /// The part of the graph reachable from `seeds`. A cycle through an edge `a → b` only
+    /// involves tables reachable from `a`, so this subgraph answers every question asked
+    /// about the script's own foreign keys exactly as the whole graph would, while costing
+    /// what the reachable tables cost instead of the whole schema (long histories).
+    /// Each table's outgoing edges are added in the order of its constraints, as a build
+    /// over the whole catalog would add them, so path searches break ties the same way.
+    fn reachable_from<'a>(catalog: &Catalog, seeds: impl Iterator<Item = &'a ObjName>) -> FkGraph {
         let mut g = FkGraph {
             graph: DiGraph::new(),
             nodes: BTreeMap::new(),
         };
-        for t in catalog.tables.values() {
+        let mut seen: HashSet<ObjName> = HashSet::new();
+        let mut queue: Vec<ObjName> = Vec::new();
+        for s in seeds {
+            if seen.insert(s.clone()) {
+                queue.push(s.clone());
+            }
+        }
+        while let Some(name) = queue.pop() {
+            let Some(t) = catalog.tables.get(&name) else {
+                continue;
+            };
             for (_, fk) in t.foreign_keys() {
                 if fk.ref_table != t.name {
                     let a = g.node(&t.name);
                     let b = g.node(&fk.ref_table);
                     g.graph.update_edge(a, b, ());
+                    if seen.insert(fk.ref_table.clone()) {
+                        queue.push(fk.ref_table.clone());
+                    }
                 }
             }
         }
@@ -69,7 +88,7 @@ impl super::Rule for Rule {
         if fks.is_empty() {
             return;
         }
-        let g = FkGraph::build(cx.catalog);
+        let g = FkGraph::reachable_from(cx.catalog, fks.iter().map(|fk| &fk.table));
         let mut component = BTreeMap::new();
         for (i, scc) in tarjan_scc(&g.graph).into_iter().enumerate() {
             for n in scc {
