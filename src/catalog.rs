@@ -59,7 +59,9 @@ impl Table {
         })
     }
     /// Foreign keys declared on this table.
-    pub fn foreign_keys(&self) -> impl Iterator<Item = (&TableConstraint, &crate::ops::ForeignKey)> {
+    pub fn foreign_keys(
+        &self,
+    ) -> impl Iterator<Item = (&TableConstraint, &crate::ops::ForeignKey)> {
         self.constraints.iter().filter_map(|c| match &c.kind {
             ConstraintKind::ForeignKey(fk) => Some((c, fk)),
             _ => None,
@@ -198,10 +200,10 @@ impl Catalog {
                     constraints: Vec::new(),
                     partition_of: partition_of.clone(),
                 };
-                if let Some(parent) = partition_of.as_ref().and_then(|p| self.tables.get(p)) {
-                    if t.columns.is_empty() {
-                        t.columns = parent.columns.clone();
-                    }
+                if let Some(parent) = partition_of.as_ref().and_then(|p| self.tables.get(p))
+                    && t.columns.is_empty()
+                {
+                    t.columns = parent.columns.clone();
                 }
                 for col in columns {
                     for c in &col.constraints {
@@ -231,20 +233,20 @@ impl Catalog {
                         |t| t.foreign_keys().any(|(_, fk)| &fk.ref_table == table),
                         |other| {
                             for c in other.constraints.iter_mut() {
-                                if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
-                                    if &fk.ref_table == table {
-                                        fk.ref_table = new.clone();
-                                    }
+                                if let ConstraintKind::ForeignKey(fk) = &mut c.kind
+                                    && &fk.ref_table == table
+                                {
+                                    fk.ref_table = new.clone();
                                 }
                             }
                         },
                     );
                     // Self-references move with the table.
                     for c in t.constraints.iter_mut() {
-                        if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
-                            if &fk.ref_table == table {
-                                fk.ref_table = new.clone();
-                            }
+                        if let ConstraintKind::ForeignKey(fk) = &mut c.kind
+                            && &fk.ref_table == table
+                        {
+                            fk.ref_table = new.clone();
                         }
                     }
                     self.tables.insert(new, t);
@@ -316,12 +318,12 @@ impl Catalog {
                     },
                     |other| {
                         for c in other.constraints.iter_mut() {
-                            if let ConstraintKind::ForeignKey(fk) = &mut c.kind {
-                                if &fk.ref_table == table {
-                                    for rc in fk.ref_columns.iter_mut() {
-                                        if rc == column {
-                                            *rc = new_name.clone();
-                                        }
+                            if let ConstraintKind::ForeignKey(fk) = &mut c.kind
+                                && &fk.ref_table == table
+                            {
+                                for rc in fk.ref_columns.iter_mut() {
+                                    if rc == column {
+                                        *rc = new_name.clone();
                                     }
                                 }
                             }
@@ -332,17 +334,29 @@ impl Catalog {
             Op::AlterColumnType {
                 table, column, ty, ..
             } => {
-                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.ty = ty.clone();
                 }
             }
             Op::SetNotNull { table, column } => {
-                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.not_null = true;
                 }
             }
             Op::DropNotNull { table, column } => {
-                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.not_null = false;
                 }
             }
@@ -351,22 +365,38 @@ impl Catalog {
                 column,
                 default,
             } => {
-                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.default = Some(default.clone());
                 }
             }
             Op::DropDefault { table, column } => {
-                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.default = None;
                 }
             }
             Op::AddIdentity { table, column } => {
-                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.identity = true;
                 }
             }
             Op::DropIdentity { table, column } => {
-                if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.identity = false;
                 }
             }
@@ -473,10 +503,10 @@ impl Catalog {
                 self.enums.insert(name.clone(), values.clone());
             }
             Op::AddEnumValue { name, value } => {
-                if let Some(v) = self.enums.get_mut(name) {
-                    if !v.contains(value) {
-                        v.push(value.clone());
-                    }
+                if let Some(v) = self.enums.get_mut(name)
+                    && !v.contains(value)
+                {
+                    v.push(value.clone());
                 }
             }
             Op::RenameEnumValue {
@@ -558,11 +588,7 @@ pub fn default_constraint_name(table: &ObjName, kind: &ConstraintKind) -> String
     }
 }
 
-fn add_constraint(
-    t: &mut Table,
-    c: &crate::ops::Constraint,
-    indexes: &mut Map<ObjName, Index>,
-) {
+fn add_constraint(t: &mut Table, c: &crate::ops::Constraint, indexes: &mut Map<ObjName, Index>) {
     let name = c
         .name
         .clone()

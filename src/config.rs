@@ -52,7 +52,11 @@ impl<'de> Deserialize<'de> for Quantity {
 
 /// `1_000_000`, `48M`, `1.5k`, `31GB`, `512MiB`, `10 kB` → the number.
 pub fn parse_quantity(s: &str) -> Option<u64> {
-    let t: String = s.trim().chars().filter(|c| *c != '_' && *c != ' ').collect();
+    let t: String = s
+        .trim()
+        .chars()
+        .filter(|c| *c != '_' && *c != ' ')
+        .collect();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
@@ -258,13 +262,13 @@ impl Config {
             }
             None
         };
-        if let Some(v) = file.pg_version {
-            if !crate::locks::PG_VERSIONS.contains(&v) {
-                return Err(err(
-                    format!("pg_version {v} is not supported (11 to 17)"),
-                    key_offset("pg_version"),
-                ));
-            }
+        if let Some(v) = file.pg_version
+            && !crate::locks::PG_VERSIONS.contains(&v)
+        {
+            return Err(err(
+                format!("pg_version {v} is not supported (11 to 17)"),
+                key_offset("pg_version"),
+            ));
         }
         let layout = match &file.layout {
             None => None,
@@ -421,8 +425,8 @@ mod tests {
             s.rules.get("truncate"),
             Some(&RuleLevel::On(Severity::Warning))
         );
-        let e = Config::parse(Path::new("lockstep.yaml"), "rules:\n  no-such-rule: off\n")
-            .unwrap_err();
+        let e =
+            Config::parse(Path::new("lockstep.yaml"), "rules:\n  no-such-rule: off\n").unwrap_err();
         assert_eq!(e.line, Some(2));
     }
 

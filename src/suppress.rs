@@ -80,7 +80,10 @@ fn only_comments(text: &str) -> bool {
 /// 0-based line of a byte offset.
 fn line_of(source: &str, offset: usize) -> usize {
     let end = offset.min(source.len());
-    source.as_bytes()[..end].iter().filter(|b| **b == b'\n').count()
+    source.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
 }
 
 /// Marks suppressed findings, drops them, and adds `unused-ignore` findings.

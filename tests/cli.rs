@@ -76,7 +76,11 @@ const USERS: &[u8] = b"CREATE TABLE users (id bigint PRIMARY KEY, email text NOT
 fn missing_path_is_exit_2_with_the_path_named() {
     let o = run(&["lint", "/definitely/not/here"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("/definitely/not/here"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/definitely/not/here"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -89,7 +93,10 @@ fn unknown_flag_is_exit_2() {
 fn error_on_large_table_exits_1_and_warning_only_exits_0() {
     let dir = folder(&[
         ("001_users.sql", USERS),
-        ("002_idx.sql", b"CREATE INDEX users_email_idx ON users (email);\n"),
+        (
+            "002_idx.sql",
+            b"CREATE INDEX users_email_idx ON users (email);\n",
+        ),
     ]);
     // Unknown size: a warning, exit 0 with the default --fail-on error.
     let o = run(&["lint", dir.path().to_str().unwrap()]);
@@ -121,7 +128,11 @@ fn error_on_large_table_exits_1_and_warning_only_exits_0() {
 fn bad_config_is_exit_2_and_names_the_line() {
     let dir = folder(&[("001_users.sql", USERS)]);
     let cfg = dir.path().join("lockstep.yaml");
-    std::fs::write(&cfg, "pg_version: 15\nlayout: plain\nrulez:\n  truncate: off\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "pg_version: 15\nlayout: plain\nrulez:\n  truncate: off\n",
+    )
+    .unwrap();
     let o = run(&[
         "lint",
         "--config",
@@ -156,7 +167,10 @@ fn new_table_gets_no_lock_finding() {
 fn json_lists_statements_with_lock_facts() {
     let dir = folder(&[
         ("001_users.sql", USERS),
-        ("002_idx.sql", b"\nCREATE INDEX users_email_idx ON users (email);\n"),
+        (
+            "002_idx.sql",
+            b"\nCREATE INDEX users_email_idx ON users (email);\n",
+        ),
     ]);
     let (_, v) = lint_json(dir.path());
     assert_eq!(v["version"], 1);
@@ -190,7 +204,14 @@ fn json_lists_statements_with_lock_facts() {
 #[test]
 fn stdin_is_linted() {
     let o = run_stdin(
-        &["lint", "-", "--stdin-filename", "hot.sql", "--format", "gcc"],
+        &[
+            "lint",
+            "-",
+            "--stdin-filename",
+            "hot.sql",
+            "--format",
+            "gcc",
+        ],
         b"ALTER TABLE accounts ALTER COLUMN balance SET NOT NULL;\n",
     );
     let out = stdout(&o);
@@ -202,7 +223,10 @@ fn stdin_is_linted() {
 fn github_and_gcc_formats() {
     let dir = folder(&[
         ("001_users.sql", USERS),
-        ("002_idx.sql", b"CREATE INDEX users_email_idx ON users (email);\n"),
+        (
+            "002_idx.sql",
+            b"CREATE INDEX users_email_idx ON users (email);\n",
+        ),
     ]);
     let o = run(&["lint", "--format", "github", dir.path().to_str().unwrap()]);
     let out = stdout(&o);
@@ -244,13 +268,28 @@ fn hostile_input_never_panics() {
     let deep = format!("SELECT {}1{};", "(".repeat(20_000), ")".repeat(20_000));
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", b"".to_vec()),
-        ("only comments", b"-- nothing\n/* at /* all */ */\n".to_vec()),
+        (
+            "only comments",
+            b"-- nothing\n/* at /* all */ */\n".to_vec(),
+        ),
         ("not utf-8", vec![b'S', b'E', 0xff, 0xfe, b';']),
-        ("unterminated dollar", b"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1;".to_vec()),
-        ("unterminated comment", b"SELECT 1; /* never closed".to_vec()),
-        ("unterminated string", b"INSERT INTO t VALUES ('oops);".to_vec()),
+        (
+            "unterminated dollar",
+            b"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1;".to_vec(),
+        ),
+        (
+            "unterminated comment",
+            b"SELECT 1; /* never closed".to_vec(),
+        ),
+        (
+            "unterminated string",
+            b"INSERT INTO t VALUES ('oops);".to_vec(),
+        ),
         ("deep parens", deep.into_bytes()),
-        ("garbage", (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect()),
+        (
+            "garbage",
+            (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect(),
+        ),
     ];
     for (name, bytes) in cases {
         let dir = folder(&[("001_case.sql", &bytes)]);
@@ -284,7 +323,10 @@ fn unterminated_dollar_quote_is_reported_as_unparsed() {
     ]);
     let (_, v) = lint_json(dir.path());
     let fired = rules_fired(&v);
-    assert!(fired.contains(&"unparsed-statement".to_string()), "{fired:?}");
+    assert!(
+        fired.contains(&"unparsed-statement".to_string()),
+        "{fired:?}"
+    );
     // The statement before the broken one is still analysed.
     assert!(
         fired.contains(&"create-index-non-concurrently".to_string()),
@@ -311,7 +353,11 @@ fn git(dir: &Path, args: &[&str]) {
         .args(args)
         .output()
         .expect("git runs");
-    assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// `--since` lints only what changed (the PR use case) but still replays the whole history:
@@ -320,7 +366,10 @@ fn git(dir: &Path, args: &[&str]) {
 fn since_lints_only_changed_migrations() {
     let dir = folder(&[
         ("001_users.sql", USERS),
-        ("002_old_idx.sql", b"CREATE INDEX users_email_idx ON users (email);\n"),
+        (
+            "002_old_idx.sql",
+            b"CREATE INDEX users_email_idx ON users (email);\n",
+        ),
     ]);
     git(dir.path(), &["init", "-q"]);
     git(dir.path(), &["add", "."]);
@@ -346,10 +395,18 @@ fn since_lints_only_changed_migrations() {
         .map(|f| f["path"].as_str().unwrap())
         .collect();
     assert!(!paths.is_empty());
-    assert!(paths.iter().all(|p| p.ends_with("003_new.sql")), "{paths:?}");
+    assert!(
+        paths.iter().all(|p| p.ends_with("003_new.sql")),
+        "{paths:?}"
+    );
     // users came from the replayed (unlinted) history: it is an existing table.
     assert!(rules_fired(&v).contains(&"create-index-non-concurrently".to_string()));
-    let o = run(&["lint", "--since", "no-such-ref", dir.path().to_str().unwrap()]);
+    let o = run(&[
+        "lint",
+        "--since",
+        "no-such-ref",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -377,7 +434,10 @@ fn no_transaction_migrations_in_examples_are_clean() {
                 .iter()
                 .any(|o| o["concurrently"] == true)
         });
-        assert!(concurrently, "{layout}: the example builds an index concurrently");
+        assert!(
+            concurrently,
+            "{layout}: the example builds an index concurrently"
+        );
         let bad: Vec<&serde_json::Value> = v["findings"]
             .as_array()
             .unwrap()

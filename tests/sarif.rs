@@ -31,7 +31,10 @@ fn sarif_schema() -> serde_json::Value {
             }
         }
     }
-    panic!("serde-sarif sources with schema.json not found under {}", src.display());
+    panic!(
+        "serde-sarif sources with schema.json not found under {}",
+        src.display()
+    );
 }
 
 #[test]
@@ -41,7 +44,12 @@ fn sarif_output_validates_against_the_schema() {
     for folder in ["diesel", "goose", "plain"] {
         let out = Command::new(env!("CARGO_BIN_EXE_lockstep"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["lint", "--format", "sarif", &format!("migrations-examples/{folder}")])
+            .args([
+                "lint",
+                "--format",
+                "sarif",
+                &format!("migrations-examples/{folder}"),
+            ])
             .output()
             .unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -59,9 +67,18 @@ fn sarif_output_validates_against_the_schema() {
         for r in results {
             let id = r["ruleId"].as_str().unwrap();
             assert!(rules.iter().any(|x| x["id"] == id), "{id} not in rules");
-            assert!(r["locations"][0]["physicalLocation"]["region"]["startLine"].as_i64().unwrap() >= 1);
+            assert!(
+                r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                    .as_i64()
+                    .unwrap()
+                    >= 1
+            );
         }
-        assert!(rules.iter().all(|r| r["help"]["text"].as_str().is_some_and(|t| !t.is_empty())));
+        assert!(
+            rules
+                .iter()
+                .all(|r| r["help"]["text"].as_str().is_some_and(|t| !t.is_empty()))
+        );
     }
 }
 

@@ -20,7 +20,12 @@ fn lint(folder: &str, format: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_lockstep"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
-        .args(["lint", "--format", format, &format!("migrations-examples/{folder}")])
+        .args([
+            "lint",
+            "--format",
+            format,
+            &format!("migrations-examples/{folder}"),
+        ])
         .output()
         .expect("lockstep runs");
     let code = out.status.code().unwrap_or(-1);

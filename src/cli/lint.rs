@@ -56,12 +56,20 @@ pub fn run(args: &LintArgs, quiet: bool, verbose: bool) -> ExitCode {
 /// directory, else upward from the first linted path (a folder can carry its own).
 pub fn load_config_for(explicit: Option<&Path>, paths: &[PathBuf]) -> miette::Result<Config> {
     if explicit.is_none() {
-        let from_cwd = std::env::current_dir().ok().and_then(|d| Config::discover(&d));
+        let from_cwd = std::env::current_dir()
+            .ok()
+            .and_then(|d| Config::discover(&d));
         if from_cwd.is_none() {
             let start = paths
                 .iter()
                 .find(|p| p.as_os_str() != "-")
-                .map(|p| if p.is_dir() { p.clone() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() })
+                .map(|p| {
+                    if p.is_dir() {
+                        p.clone()
+                    } else {
+                        p.parent().map(Path::to_path_buf).unwrap_or_default()
+                    }
+                })
                 .and_then(|p| std::fs::canonicalize(p).ok());
             if let Some(found) = start.and_then(|d| Config::discover(&d)) {
                 return Config::load(&found).map_err(|e| miette::Report::new(*e));
@@ -76,7 +84,10 @@ pub fn load_config(explicit: Option<&Path>) -> miette::Result<Config> {
     let path = match explicit {
         Some(p) => {
             if !p.is_file() {
-                return Err(miette::miette!("{}: no such configuration file", p.display()));
+                return Err(miette::miette!(
+                    "{}: no such configuration file",
+                    p.display()
+                ));
             }
             Some(p.to_path_buf())
         }
@@ -105,8 +116,7 @@ fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Exit
         .or(config.file.fail_on)
         .unwrap_or(Severity::Error);
 
-    let (layout, migrations, notes) = if args.paths.len() == 1 && args.paths[0] == Path::new("-")
-    {
+    let (layout, migrations, notes) = if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
         let mut sql = String::new();
         std::io::stdin()
             .read_to_string(&mut sql)
@@ -156,7 +166,14 @@ fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Exit
     };
     let mut analysis = analyze(&migrations, &settings, &lint);
     // History integrity against lockstep.lock, when the folder has one.
-    super::lock::check_for_lint(&mut analysis, &migrations, &args.paths, &config, args.since.as_deref(), &settings)?;
+    super::lock::check_for_lint(
+        &mut analysis,
+        &migrations,
+        &args.paths,
+        &config,
+        args.since.as_deref(),
+        &settings,
+    )?;
     let cx = ReportContext {
         analysis: &analysis,
         settings: &settings,

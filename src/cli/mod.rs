@@ -8,8 +8,8 @@ use std::process::ExitCode;
 mod backfill;
 mod dry_run;
 mod graph;
-mod lock;
 mod lint;
+mod lock;
 mod plan;
 mod rules;
 
@@ -42,23 +42,33 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Lint migration folders or files.
-    #[command(after_help = "Examples:\n  lockstep lint db/migrations\n  lockstep lint --format json --fail-on warning migrations/\n  cat 0001.sql | lockstep lint - --stdin-filename 0001.sql")]
+    #[command(
+        after_help = "Examples:\n  lockstep lint db/migrations\n  lockstep lint --format json --fail-on warning migrations/\n  cat 0001.sql | lockstep lint - --stdin-filename 0001.sql"
+    )]
     Lint(lint::LintArgs),
     /// Pending migrations against a live database: real sizes, locks, estimated durations,
     /// drift; `--trace` runs them in a rolled-back transaction, `--scratch` on a throwaway cluster.
-    #[command(after_help = "Examples:\n  lockstep dry-run db/migrations --database-url postgres://app@db.internal/shop\n  DATABASE_URL=postgres://app@db/shop lockstep dry-run --format json\n  lockstep dry-run db/migrations --database-url postgres://app@db/shop --trace\n  lockstep dry-run db/migrations --scratch")]
+    #[command(
+        after_help = "Examples:\n  lockstep dry-run db/migrations --database-url postgres://app@db.internal/shop\n  DATABASE_URL=postgres://app@db/shop lockstep dry-run --format json\n  lockstep dry-run db/migrations --database-url postgres://app@db/shop --trace\n  lockstep dry-run db/migrations --scratch"
+    )]
     DryRun(dry_run::DryRunArgs),
     /// Rewrite an unsafe migration into expand → backfill → contract steps with deploy points.
-    #[command(after_help = "Examples:\n  lockstep plan db/migrations\n  lockstep plan db/migrations --migration 20240302101500 --format yaml > plan.yaml\n  lockstep plan db/migrations --write db/migrations\n  lockstep plan db/migrations --diff\n  lockstep plan db/migrations --graph mermaid")]
+    #[command(
+        after_help = "Examples:\n  lockstep plan db/migrations\n  lockstep plan db/migrations --migration 20240302101500 --format yaml > plan.yaml\n  lockstep plan db/migrations --write db/migrations\n  lockstep plan db/migrations --diff\n  lockstep plan db/migrations --graph mermaid"
+    )]
     Plan(plan::PlanArgs),
     /// Run batched, resumable backfills from a plan.
     Backfill(backfill::BackfillArgs),
     /// Draw the replayed schema: tables, key columns, indexes, views and their dependencies.
-    #[command(after_help = "Examples:\n  lockstep graph db/migrations --format mermaid\n  lockstep graph db/migrations --at 20240302101500 --format dot | dot -Tsvg > schema.svg\n  lockstep graph migrations --format json")]
+    #[command(
+        after_help = "Examples:\n  lockstep graph db/migrations --format mermaid\n  lockstep graph db/migrations --at 20240302101500 --format dot | dot -Tsvg > schema.svg\n  lockstep graph migrations --format json"
+    )]
     Graph(graph::GraphArgs),
     /// Record checksums of the existing migrations in lockstep.lock, so `lint` reports edits,
     /// removals, renames and out-of-order additions.
-    #[command(after_help = "Examples:\n  lockstep lock db/migrations\n  lockstep lock   # the folder from lockstep.yaml; writes lockstep.lock beside it")]
+    #[command(
+        after_help = "Examples:\n  lockstep lock db/migrations\n  lockstep lock   # the folder from lockstep.yaml; writes lockstep.lock beside it"
+    )]
     Lock(lock::LockArgs),
     /// List every rule: id, default severity, category, title.
     #[command(after_help = "Example:\n  lockstep rules")]
@@ -83,7 +93,9 @@ pub fn print_error(e: &miette::Report) {
 
 /// Runs the command line.
 pub fn main() -> ExitCode {
-    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || !std::io::stderr().is_terminal() {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || !std::io::stderr().is_terminal()
+    {
         miette::set_hook(Box::new(|_| {
             Box::new(miette::GraphicalReportHandler::new_themed(
                 miette::GraphicalTheme::unicode_nocolor(),

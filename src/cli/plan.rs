@@ -70,7 +70,8 @@ pub fn run(args: &PlanArgs) -> ExitCode {
 }
 
 fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
-    let config = super::lint::load_config_for(args.config.as_deref(), std::slice::from_ref(&args.path))?;
+    let config =
+        super::lint::load_config_for(args.config.as_deref(), std::slice::from_ref(&args.path))?;
     let mut options = PlanOptions::default();
     config.apply(&mut options.settings);
     if let Some(v) = args.pg_version {

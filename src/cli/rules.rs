@@ -43,7 +43,11 @@ pub fn explain(id: &str) -> ExitCode {
         if !close.is_empty() {
             eprintln!(
                 "did you mean: {}",
-                close.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+                close
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         eprintln!("`lockstep rules` lists every rule");
@@ -76,10 +80,19 @@ pub fn render(m: &crate::rules::RuleMeta) -> String {
         }
     ));
     out.push_str(&format!("{}\n\n", m.summary.trim()));
-    out.push_str(&format!("Why it matters:\n{}\n\n", indent(&wrap(m.why.trim(), 88))));
-    out.push_str(&format!("What to do instead:\n{}\n\n", indent(m.instead.trim())));
+    out.push_str(&format!(
+        "Why it matters:\n{}\n\n",
+        indent(&wrap(m.why.trim(), 88))
+    ));
+    out.push_str(&format!(
+        "What to do instead:\n{}\n\n",
+        indent(m.instead.trim())
+    ));
     if !m.setup.trim().is_empty() {
-        out.push_str(&format!("Given (earlier migration):\n{}\n\n", indent(&m.setup)));
+        out.push_str(&format!(
+            "Given (earlier migration):\n{}\n\n",
+            indent(&m.setup)
+        ));
     }
     out.push_str(&format!("Bad:\n{}\n\n", indent(&m.bad)));
     out.push_str(&format!("Good:\n{}\n", indent(&m.good)));

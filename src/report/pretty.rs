@@ -21,9 +21,8 @@ pub fn render(cx: &ReportContext) -> String {
             Severity::Warning => miette::Severity::Warning,
             Severity::Info => miette::Severity::Advice,
         };
-        let mut diag =
-            MietteDiagnostic::new(format!("{}[{}]: {}", f.severity, f.rule, f.message))
-                .with_severity(severity);
+        let mut diag = MietteDiagnostic::new(format!("{}[{}]: {}", f.severity, f.rule, f.message))
+            .with_severity(severity);
         if let Some(h) = &f.help {
             diag = diag.with_help(h.clone());
         }
@@ -33,14 +32,11 @@ pub fn render(cx: &ReportContext) -> String {
                 let end = f.span.end.min(src.len());
                 let start = f.span.start.min(end);
                 // Point at the first line of long statements so the snippet stays short.
-                let first_line_end = src[start..end]
-                    .find('\n')
-                    .map(|i| start + i)
-                    .unwrap_or(end);
+                let first_line_end = src[start..end].find('\n').map(|i| start + i).unwrap_or(end);
                 let label = LabeledSpan::new(f.label.clone(), start, first_line_end - start);
                 diag = diag.with_label(label);
-                let report = miette::Report::new(diag)
-                    .with_source_code(NamedSource::new(name, src.clone()));
+                let report =
+                    miette::Report::new(diag).with_source_code(NamedSource::new(name, src.clone()));
                 let mut s = String::new();
                 match handler.render_report(&mut s, report.as_ref()) {
                     Ok(()) => s,

@@ -20,11 +20,20 @@ pub fn render(cx: &ReportContext) -> String {
     let rules: Vec<ReportingDescriptor> = crate::rules::metas()
         .iter()
         .map(|(_, m)| {
-            let help = format!("{}\n\nWhy: {}\n\nInstead:\n{}", m.summary.trim(), m.why.trim(), m.instead.trim());
+            let help = format!(
+                "{}\n\nWhy: {}\n\nInstead:\n{}",
+                m.summary.trim(),
+                m.why.trim(),
+                m.instead.trim()
+            );
             ReportingDescriptor::builder()
                 .id(m.id.clone())
                 .name(m.id.clone())
-                .short_description(MultiformatMessageString::builder().text(m.title.clone()).build())
+                .short_description(
+                    MultiformatMessageString::builder()
+                        .text(m.title.clone())
+                        .build(),
+                )
                 .full_description(
                     MultiformatMessageString::builder()
                         .text(m.summary.trim().to_string())

@@ -85,7 +85,8 @@ mod removed_migration;
 
 /// Every rule, in the order `lockstep rules` lists them.
 pub fn registry() -> &'static [&'static dyn Rule] {
-    &[&create_index_non_concurrently::Rule,
+    &[
+        &create_index_non_concurrently::Rule,
         // locking
         &drop_index_non_concurrently::Rule,
         &add_foreign_key::Rule,
@@ -152,7 +153,8 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         // history (lockstep.lock)
         &edited_migration::Rule,
         &removed_migration::Rule,
-        &out_of_order_migration::Rule]
+        &out_of_order_migration::Rule,
+    ]
 }
 
 /// A rule's documentation, from `rules/<id>.yaml`.
@@ -483,14 +485,15 @@ impl<'a> Emitter<'a> {
         let Some(mut severity) = self.base_severity() else {
             return;
         };
-        if self.meta.size_aware && !self.settings.rules.contains_key(&self.meta.id) {
-            if let Some(t) = table {
-                severity = match self.settings.size_class(t) {
-                    SizeClass::Large => severity,
-                    SizeClass::Small => severity.min(self.settings.small_table_severity),
-                    SizeClass::Unknown => severity.min(self.settings.unknown_table_severity),
-                };
-            }
+        if self.meta.size_aware
+            && !self.settings.rules.contains_key(&self.meta.id)
+            && let Some(t) = table
+        {
+            severity = match self.settings.size_class(t) {
+                SizeClass::Large => severity,
+                SizeClass::Small => severity.min(self.settings.small_table_severity),
+                SizeClass::Unknown => severity.min(self.settings.unknown_table_severity),
+            };
         }
         self.out.push(Finding {
             rule: self.meta.id.clone(),
