@@ -62,19 +62,25 @@ pub fn analyze(
         ..Default::default()
     };
     let mut catalog = Catalog::new();
+    // The rules for this PostgreSQL version, decided once rather than per statement.
+    let rules: Vec<(&dyn rules::Rule, &rules::RuleMeta)> = rules::metas()
+        .iter()
+        .filter(|(_, meta)| meta.applies_to(settings.pg_version))
+        .map(|(rule, meta)| (*rule, meta))
+        .collect();
     // A folder where some migrations have down scripts expects every one to have one.
     let downs_expected = migrations.iter().any(|m| m.down.is_some());
     for m in migrations {
         let linted = lint(m);
         // Schema before the up, for the rollback check (linted migrations only).
         let before = linted.then(|| catalog.clone());
-        let up = run_script(m, &m.up, Direction::Up, &mut catalog, settings, linted, &mut analysis);
+        let up = run_script(m, &m.up, Direction::Up, &mut catalog, settings, &rules, linted, &mut analysis);
         if let Some(before) = before {
             let mut down_run = None;
             if let Some(down) = &m.down {
                 // Lint the down script against the schema after the up, without keeping its effect.
                 let mut scratch = catalog.clone();
-                let d = run_script(m, down, Direction::Down, &mut scratch, settings, true, &mut analysis);
+                let d = run_script(m, down, Direction::Down, &mut scratch, settings, &rules, true, &mut analysis);
                 down_run = Some((d, scratch));
             }
             let input = crate::rollback::RollbackInput {
@@ -101,12 +107,14 @@ pub fn analyze(
     analysis
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_script(
     m: &Migration,
     script: &Script,
     direction: Direction,
     catalog: &mut Catalog,
     settings: &Settings,
+    rules: &[(&dyn rules::Rule, &rules::RuleMeta)],
     linted: bool,
     analysis: &mut Analysis,
 ) -> AnalyzedScript {
@@ -118,7 +126,6 @@ fn run_script(
             .entry(script.path.clone())
             .or_insert_with(|| script.source.clone());
     }
-    let metas = rules::metas();
     // A lone statement sent as one simple query is not in a transaction block.
     let in_transaction = m.in_transaction
         && !(settings.single_statement_autocommit && statements.len() == 1);
@@ -127,37 +134,40 @@ fn run_script(
         ..Default::default()
     };
     let mut created_here: HashSet<ObjName> = HashSet::new();
-    let mut out_statements = Vec::with_capacity(if linted { statements.len() } else { 0 });
+    // Lock facts of each linted statement, moved into the result at the end together with
+    // the statement's ops (no per-statement copies).
+    let mut stmt_locks: Vec<Vec<LockFact>> =
+        Vec::with_capacity(if linted { statements.len() } else { 0 });
 
     for stmt in &statements {
         // Lock facts per op against the catalog as it evolves through the statement's ops.
-        // Multi-op statements (ALTER TABLE with several subcommands) keep a snapshot per op.
+        // Multi-op statements (ALTER TABLE with several subcommands) keep a snapshot per op
+        // (O(1): the catalog's maps are persistent).
         let multi = linted && stmt.ops.len() > 1;
-        let mut op_states: Vec<(Option<Catalog>, Vec<LockFact>)> = Vec::new();
+        let mut op_cats: Vec<Option<Catalog>> = Vec::new();
+        let mut op_locks: Vec<Vec<LockFact>> = Vec::new();
         let mut all_locks: Vec<LockFact> = Vec::new();
         for op in &stmt.ops {
-            let facts: Vec<LockFact> = locks::facts(op, catalog, settings.pg_version)
-                .into_iter()
-                .filter(|f| !created_here.contains(&f.table))
-                .collect();
+            let mut facts: Vec<LockFact> = locks::facts(op, catalog, settings.pg_version);
+            facts.retain(|f| !created_here.contains(&f.table));
             merge_locks(&mut all_locks, &facts);
             if multi {
-                op_states.push((Some(catalog.clone()), facts));
+                op_cats.push(Some(catalog.clone()));
+                op_locks.push(facts);
                 catalog.apply(op);
             } else if linted {
-                op_states.push((None, facts));
+                op_cats.push(None);
+                op_locks.push(facts);
             } else {
                 catalog.apply(op);
             }
         }
 
         if linted {
-            let before_cat: &Catalog = match op_states.first() {
-                Some((Some(c), _)) => c,
+            let before_cat: &Catalog = match op_cats.first() {
+                Some(Some(c)) => c,
                 _ => &*catalog,
             };
-            let op_locks: Vec<Vec<LockFact>> =
-                op_states.iter().map(|(_, facts)| facts.clone()).collect();
             let scx = StatementContext {
                 migration: m,
                 direction,
@@ -173,14 +183,11 @@ fn run_script(
                 settings,
             };
             let mut findings = Vec::new();
-            for (rule, meta) in metas {
-                if !meta.applies_to(settings.pg_version) {
-                    continue;
-                }
+            for &(rule, meta) in rules {
                 let mut em = Emitter::new(meta, settings, m, direction, &script.path, &mut findings);
                 rule.check_statement(&scx, &mut em);
                 for (i, op) in stmt.ops.iter().enumerate() {
-                    let Some((cat, facts)) = op_states.get(i) else {
+                    let (Some(cat), Some(facts)) = (op_cats.get(i), op_locks.get(i)) else {
                         continue;
                     };
                     let ocx = OpContext {
@@ -199,14 +206,11 @@ fn run_script(
                     catalog.apply(op);
                 }
             }
-            out_statements.push(AnalyzedStatement {
-                span: stmt.span.clone(),
-                ops: stmt.ops.clone(),
-                locks: all_locks.clone(),
-                parsed_by: stmt.parsed_by,
-            });
         }
         advance_tx(&mut tx, stmt, &all_locks, &mut created_here, in_transaction);
+        if linted {
+            stmt_locks.push(all_locks);
+        }
     }
 
     if linted {
@@ -222,16 +226,27 @@ fn run_script(
             statements: &statements,
         };
         let mut findings = Vec::new();
-        for (rule, meta) in metas {
-            if !meta.applies_to(settings.pg_version) {
-                continue;
-            }
+        for &(rule, meta) in rules {
             let mut em = Emitter::new(meta, settings, m, direction, &script.path, &mut findings);
             rule.check_end(&end, &mut em);
         }
         analysis.findings.extend(findings);
     }
 
+    let out_statements = if linted {
+        statements
+            .into_iter()
+            .zip(stmt_locks)
+            .map(|(stmt, locks)| AnalyzedStatement {
+                span: stmt.span,
+                ops: stmt.ops,
+                locks,
+                parsed_by: stmt.parsed_by,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     AnalyzedScript {
         migration: m.id.clone(),
         path: script.path.clone(),
@@ -303,6 +318,12 @@ fn advance_tx(
             }
             _ => {}
         }
+    }
+    if tx.unguarded_lock.is_none()
+        && !tx.has_lock_timeout()
+        && locks.iter().any(|l| l.mode >= LockMode::Share)
+    {
+        tx.unguarded_lock = Some(stmt.span.clone());
     }
     if tx.in_transaction {
         for l in locks {

@@ -107,6 +107,97 @@ pub struct Catalog {
     pub indexes: Map<ObjName, Index>,
     pub views: Map<ObjName, View>,
     pub enums: Map<ObjName, Vec<String>>,
+    /// Reverse lookups derived from `tables` and `indexes`, kept up to date by [`Catalog::apply`].
+    #[serde(skip)]
+    reverse: Reverse,
+}
+
+/// Reverse lookups (a table's indexes, the tables referencing a table), so that the
+/// questions the lock model and rules ask per statement cost O(log n) instead of a scan of
+/// the whole schema: over a long history that scan made linting quadratic.
+///
+/// Derived from the `tables` and `indexes` maps it keeps a copy of (O(1): persistent maps).
+/// It answers only while those copies are still the very maps of the catalog (`ptr_eq`,
+/// O(1)); a catalog whose public maps were changed by hand falls back to scanning until the
+/// next `apply` brings the lookups up to date again (by diffing, which skips shared nodes).
+#[derive(Debug, Clone, Default)]
+struct Reverse {
+    tables: Map<ObjName, Table>,
+    indexes: Map<ObjName, Index>,
+    /// Table → the keys of its indexes.
+    indexes_by_table: Map<ObjName, imbl::OrdSet<ObjName>>,
+    /// Referenced table → the keys of the tables with a foreign key to it (itself included).
+    referencing: Map<ObjName, imbl::OrdSet<ObjName>>,
+}
+
+impl Reverse {
+    /// True when the lookups describe exactly `tables` and `indexes`.
+    fn current(&self, tables: &Map<ObjName, Table>, indexes: &Map<ObjName, Index>) -> bool {
+        self.tables.ptr_eq(tables) && self.indexes.ptr_eq(indexes)
+    }
+
+    /// Brings the lookups up to date with `tables` and `indexes`, visiting only what changed.
+    fn sync(&mut self, tables: &Map<ObjName, Table>, indexes: &Map<ObjName, Index>) {
+        use imbl::ordmap::DiffItem;
+        fn add(map: &mut Map<ObjName, imbl::OrdSet<ObjName>>, key: &ObjName, member: &ObjName) {
+            map.entry(key.clone()).or_default().insert(member.clone());
+        }
+        fn remove(map: &mut Map<ObjName, imbl::OrdSet<ObjName>>, key: &ObjName, member: &ObjName) {
+            if let Some(set) = map.get_mut(key) {
+                set.remove(member);
+                if set.is_empty() {
+                    map.remove(key);
+                }
+            }
+        }
+        if !self.tables.ptr_eq(tables) {
+            let (mut gone, mut new): (Vec<(ObjName, ObjName)>, Vec<(ObjName, ObjName)>) =
+                (Vec::new(), Vec::new());
+            let refs = |k: &ObjName, t: &Table, out: &mut Vec<(ObjName, ObjName)>| {
+                for (_, fk) in t.foreign_keys() {
+                    out.push((fk.ref_table.clone(), k.clone()));
+                }
+            };
+            for d in self.tables.diff(tables) {
+                match d {
+                    DiffItem::Add(k, t) => refs(k, t, &mut new),
+                    DiffItem::Remove(k, t) => refs(k, t, &mut gone),
+                    DiffItem::Update { old, new: n } => {
+                        refs(old.0, old.1, &mut gone);
+                        refs(n.0, n.1, &mut new);
+                    }
+                }
+            }
+            // Removals first: an updated table re-adds the references it still has.
+            for (r, k) in &gone {
+                remove(&mut self.referencing, r, k);
+            }
+            for (r, k) in &new {
+                add(&mut self.referencing, r, k);
+            }
+            self.tables = tables.clone();
+        }
+        if !self.indexes.ptr_eq(indexes) {
+            let (mut gone, mut new) = (Vec::new(), Vec::new());
+            for d in self.indexes.diff(indexes) {
+                match d {
+                    DiffItem::Add(k, i) => new.push((i.table.clone(), k.clone())),
+                    DiffItem::Remove(k, i) => gone.push((i.table.clone(), k.clone())),
+                    DiffItem::Update { old, new: n } => {
+                        gone.push((old.1.table.clone(), old.0.clone()));
+                        new.push((n.1.table.clone(), n.0.clone()));
+                    }
+                }
+            }
+            for (t, k) in &gone {
+                remove(&mut self.indexes_by_table, t, k);
+            }
+            for (t, k) in &new {
+                add(&mut self.indexes_by_table, t, k);
+            }
+            self.indexes = indexes.clone();
+        }
+    }
 }
 
 /// `retain` for persistent maps (which lack one): removes the entries `keep` rejects.
@@ -152,9 +243,35 @@ impl Catalog {
         self.tables.get(table).and_then(|t| t.column(column))
     }
 
-    /// Indexes on a table.
+    /// Indexes on a table, in index-name order.
     pub fn indexes_on<'a>(&'a self, table: &'a ObjName) -> impl Iterator<Item = &'a Index> + 'a {
-        self.indexes.values().filter(move |i| &i.table == table)
+        let (fast, scan) = if self.reverse.current(&self.tables, &self.indexes) {
+            let keys = self.reverse.indexes_by_table.get(table);
+            (Some(keys.into_iter().flatten().filter_map(|k| self.indexes.get(k))), None)
+        } else {
+            (None, Some(self.indexes.values()))
+        };
+        fast.into_iter()
+            .flatten()
+            .chain(scan.into_iter().flatten())
+            .filter(move |i| &i.table == table)
+    }
+
+    /// Tables with a foreign key to `table` (possibly `table` itself), in name order.
+    pub fn tables_referencing<'a>(&'a self, table: &'a ObjName) -> Vec<&'a Table> {
+        let refers = |t: &Table| t.foreign_keys().any(|(_, fk)| &fk.ref_table == table);
+        if self.reverse.current(&self.tables, &self.indexes) {
+            self.reverse
+                .referencing
+                .get(table)
+                .into_iter()
+                .flatten()
+                .filter_map(|k| self.tables.get(k))
+                .filter(|t| refers(t))
+                .collect()
+        } else {
+            self.tables.values().filter(|t| refers(t)).collect()
+        }
     }
 
     /// The table an index belongs to.
@@ -165,7 +282,7 @@ impl Catalog {
     /// Foreign keys on other tables that reference `table`: (referencing table, constraint name).
     pub fn referenced_by(&self, table: &ObjName) -> Vec<(ObjName, String)> {
         let mut out = Vec::new();
-        for t in self.tables.values() {
+        for t in self.tables_referencing(table) {
             for (c, fk) in t.foreign_keys() {
                 if &fk.ref_table == table && &t.name != table {
                     out.push((t.name.clone(), c.name.clone()));
@@ -186,6 +303,11 @@ impl Catalog {
     /// Applies one operation. Operations on unknown objects are ignored (the object was
     /// created outside the migrations we can see).
     pub fn apply(&mut self, op: &Op) {
+        self.apply_op(op);
+        self.reverse.sync(&self.tables, &self.indexes);
+    }
+
+    fn apply_op(&mut self, op: &Op) {
         match op {
             Op::CreateTable {
                 table,

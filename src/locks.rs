@@ -713,8 +713,8 @@ fn referencing_fks<'a>(
     table: &'a ObjName,
 ) -> impl Iterator<Item = (ObjName, &'a crate::ops::ForeignKey)> + 'a {
     catalog
-        .tables
-        .values()
+        .tables_referencing(table)
+        .into_iter()
         .filter(move |t| &t.name != table)
         .flat_map(move |t| {
             t.foreign_keys()

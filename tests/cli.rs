@@ -451,3 +451,41 @@ fn no_transaction_migrations_in_examples_are_clean() {
         assert!(bad.is_empty(), "{layout}: {bad:?}");
     }
 }
+
+/// One `SET lock_timeout` at the top fixes every statement of a script, so the finding is
+/// given once, at the first statement that needs it.
+#[test]
+fn missing_lock_timeout_is_reported_once_per_script() {
+    let dir = folder(&[
+        ("001_users.sql", USERS),
+        (
+            "002_alter.sql",
+            b"ALTER TABLE users ADD COLUMN a text;\nALTER TABLE users ADD COLUMN b text;\n",
+        ),
+        (
+            "003_guarded.sql",
+            b"SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN c text;\n",
+        ),
+        (
+            "004_zero.sql",
+            b"SET lock_timeout = 0;\nALTER TABLE users ADD COLUMN d text;\n",
+        ),
+    ]);
+    let (_, v) = lint_json(dir.path());
+    let hits: Vec<(String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "missing-lock-timeout")
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hits,
+        vec![("002_alter.sql".to_string(), 1), ("004_zero.sql".to_string(), 2)]
+    );
+}

@@ -13,7 +13,12 @@ impl super::Rule for Rule {
     }
 
     fn check_statement(&self, cx: &StatementContext, out: &mut Emitter) {
-        if cx.settings.assume_lock_timeout || cx.tx.has_lock_timeout() {
+        // Reported once per script: the first unguarded statement gets the finding, and
+        // one SET lock_timeout at the top of the migration covers every later one.
+        if cx.settings.assume_lock_timeout
+            || cx.tx.has_lock_timeout()
+            || cx.tx.unguarded_lock.is_some()
+        {
             return;
         }
         // Lock facts already leave out tables created in this migration.
@@ -59,9 +64,9 @@ impl super::Rule for Rule {
                 t = strongest.table,
             )),
             Some(
-                "SET lock_timeout = '2s' before the statement (and retry the migration when it \
-                 times out); if your migration runner sets one itself, set \
-                 assume_lock_timeout: true in lockstep.yaml"
+                "SET lock_timeout = '2s' at the top of the migration (it covers this and every \
+                 later statement; retry the migration when it times out); if your migration \
+                 runner sets one itself, set assume_lock_timeout: true in lockstep.yaml"
                     .into(),
             ),
         );

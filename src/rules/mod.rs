@@ -302,6 +302,9 @@ pub struct TxState {
     pub schema_changes: Vec<Range<usize>>,
     /// Data changes earlier in the open transaction (span).
     pub data_changes: Vec<Range<usize>>,
+    /// The first statement of the script that requested a write-blocking lock on an existing
+    /// table with no lock_timeout in effect (one `SET lock_timeout` at the top fixes all).
+    pub unguarded_lock: Option<Range<usize>>,
     /// CHECK / FOREIGN KEY constraints added NOT VALID earlier in the open transaction.
     pub not_valid_added: Vec<NotValidAdd>,
 }
