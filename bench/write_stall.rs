@@ -58,7 +58,7 @@ pub struct Config {
     /// Seed of the workload's request mix.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Only the cases whose id contains this text (all by default).
+    /// Only the cases whose id contains one of these comma-separated texts (all by default).
     #[arg(long)]
     pub case: Option<String>,
     /// Where to write the JSON results.
@@ -327,6 +327,12 @@ pub struct RunResult {
     pub p50_ms: f64,
     /// Longest insert or update.
     pub max_write_ms: f64,
+    /// Requests that took longer than 50 ms and 100 ms.
+    pub over_50ms: usize,
+    pub over_100ms: usize,
+    /// `insert`, `update` or `read`: an update can wait for a row lock a backfill batch
+    /// holds, a read never waits for row locks.
+    pub slowest_kind: String,
     /// Wall time of the whole migration (every step, backfill included).
     pub migration_ms: f64,
     /// When the slowest request was scheduled and finished, relative to the migration's
@@ -590,6 +596,16 @@ fn run_one(cluster: &Cluster, cfg: &Config, case: &Case, naive: bool) -> Result<
         p99_ms: percentile(&lat, 99.0),
         p50_ms: percentile(&lat, 50.0),
         max_write_ms,
+        over_50ms: samples.iter().filter(|s| s.latency_ms > 50.0).count(),
+        over_100ms: samples.iter().filter(|s| s.latency_ms > 100.0).count(),
+        slowest_kind: slowest
+            .map(|s| match s.kind {
+                Kind::Insert => "insert",
+                Kind::Update => "update",
+                Kind::Read => "read",
+            })
+            .unwrap_or("-")
+            .to_string(),
         migration_ms,
         slowest_start_ms,
         slowest_end_ms,
@@ -638,14 +654,15 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
         (v, s)
     };
     let mut results = Vec::new();
-    for case in CASES
-        .iter()
-        .filter(|c| cfg.case.as_deref().is_none_or(|f| c.id.contains(f)))
-    {
+    for case in CASES.iter().filter(|c| {
+        cfg.case
+            .as_deref()
+            .is_none_or(|f| f.split(',').any(|f| c.id.contains(f.trim())))
+    }) {
         for naive in [true, false] {
             let r = run_one(&cluster, cfg, case, naive)?;
             eprintln!(
-                "{:<28} {:<8} max {:>8.1} ms  p99 {:>7.1} ms  p50 {:>5.1} ms  failed {:>4}/{:<5} migration {:>8.0} ms  slowest: {}",
+                "{:<28} {:<8} max {:>8.1} ms  p99 {:>7.1} ms  p50 {:>5.1} ms  failed {:>4}/{:<5} >100ms {:>3} migration {:>8.0} ms  slowest {}: {}",
                 r.case,
                 r.variant,
                 r.max_ms,
@@ -653,7 +670,9 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
                 r.p50_ms,
                 r.failed,
                 r.requests,
+                r.over_100ms,
                 r.migration_ms,
+                r.slowest_kind,
                 r.slowest_during.as_deref().unwrap_or("-")
             );
             results.push(r);
