@@ -55,6 +55,9 @@ pub struct Config {
     /// Workload time after the migration ends.
     #[arg(long, default_value_t = 2.0)]
     pub seconds_after: f64,
+    /// Backfill target batch time in ms for the plans (default: the planner's default).
+    #[arg(long)]
+    pub target_batch_ms: Option<u64>,
     /// Seed of the workload's request mix.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -84,6 +87,7 @@ impl Config {
             timeout_ms: 2000,
             seconds_before: 0.3,
             seconds_after: 0.7,
+            target_batch_ms: None,
             seed: 42,
             case: None,
             out,

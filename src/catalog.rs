@@ -107,9 +107,23 @@ pub struct Catalog {
     pub indexes: Map<ObjName, Index>,
     pub views: Map<ObjName, View>,
     pub enums: Map<ObjName, Vec<String>>,
-    /// Reverse lookups derived from `tables` and `indexes`, kept up to date by [`Catalog::apply`].
+    /// Reverse lookups derived from `tables` and `indexes`, brought up to date when asked.
     #[serde(skip)]
-    reverse: Reverse,
+    reverse: ReverseCell,
+}
+
+/// [`Reverse`] behind a lock so that `&Catalog` lookups can bring it up to date. The lock is
+/// never contended (a catalog is used by one thread at a time); it only makes `Catalog`
+/// shareable between threads as it was before.
+#[derive(Debug, Default)]
+struct ReverseCell(std::sync::Mutex<Reverse>);
+
+impl Clone for ReverseCell {
+    fn clone(&self) -> Self {
+        // A poisoned lock still holds consistent maps: `sync` replaces them only whole.
+        let inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        ReverseCell(std::sync::Mutex::new(inner.clone()))
+    }
 }
 
 /// Reverse lookups (a table's indexes, the tables referencing a table), so that the
@@ -117,9 +131,10 @@ pub struct Catalog {
 /// the whole schema: over a long history that scan made linting quadratic.
 ///
 /// Derived from the `tables` and `indexes` maps it keeps a copy of (O(1): persistent maps).
-/// It answers only while those copies are still the very maps of the catalog (`ptr_eq`,
-/// O(1)); a catalog whose public maps were changed by hand falls back to scanning until the
-/// next `apply` brings the lookups up to date again (by diffing, which skips shared nodes).
+/// Before answering, it compares those copies with the catalog's current maps and applies
+/// the difference (`diff` skips the nodes both share, so this costs what changed since the
+/// last lookup, whoever changed the public maps). Syncing lazily, at lookups rather than at
+/// every `apply`, matters: each kept copy makes the next write to a shared node copy it.
 #[derive(Debug, Clone, Default)]
 struct Reverse {
     tables: Map<ObjName, Table>,
@@ -131,11 +146,6 @@ struct Reverse {
 }
 
 impl Reverse {
-    /// True when the lookups describe exactly `tables` and `indexes`.
-    fn current(&self, tables: &Map<ObjName, Table>, indexes: &Map<ObjName, Index>) -> bool {
-        self.tables.ptr_eq(tables) && self.indexes.ptr_eq(indexes)
-    }
-
     /// Brings the lookups up to date with `tables` and `indexes`, visiting only what changed.
     fn sync(&mut self, tables: &Map<ObjName, Table>, indexes: &Map<ObjName, Index>) {
         use imbl::ordmap::DiffItem;
@@ -243,35 +253,38 @@ impl Catalog {
         self.tables.get(table).and_then(|t| t.column(column))
     }
 
+    /// Runs `f` on the reverse lookups, brought up to date with the catalog's maps.
+    fn with_reverse<R>(&self, f: impl FnOnce(&Reverse) -> R) -> R {
+        let mut r = self.reverse.0.lock().unwrap_or_else(|e| e.into_inner());
+        r.sync(&self.tables, &self.indexes);
+        f(&r)
+    }
+
     /// Indexes on a table, in index-name order.
     pub fn indexes_on<'a>(&'a self, table: &'a ObjName) -> impl Iterator<Item = &'a Index> + 'a {
-        let (fast, scan) = if self.reverse.current(&self.tables, &self.indexes) {
-            let keys = self.reverse.indexes_by_table.get(table);
-            (Some(keys.into_iter().flatten().filter_map(|k| self.indexes.get(k))), None)
-        } else {
-            (None, Some(self.indexes.values()))
-        };
-        fast.into_iter()
-            .flatten()
-            .chain(scan.into_iter().flatten())
+        let keys: Vec<ObjName> = self.with_reverse(|r| {
+            r.indexes_by_table
+                .get(table)
+                .map(|set| set.iter().cloned().collect())
+                .unwrap_or_default()
+        });
+        keys.into_iter()
+            .filter_map(move |k| self.indexes.get(&k))
             .filter(move |i| &i.table == table)
     }
 
     /// Tables with a foreign key to `table` (possibly `table` itself), in name order.
-    pub fn tables_referencing<'a>(&'a self, table: &'a ObjName) -> Vec<&'a Table> {
-        let refers = |t: &Table| t.foreign_keys().any(|(_, fk)| &fk.ref_table == table);
-        if self.reverse.current(&self.tables, &self.indexes) {
-            self.reverse
-                .referencing
+    pub fn tables_referencing<'a>(&'a self, table: &ObjName) -> Vec<&'a Table> {
+        let keys: Vec<ObjName> = self.with_reverse(|r| {
+            r.referencing
                 .get(table)
-                .into_iter()
-                .flatten()
-                .filter_map(|k| self.tables.get(k))
-                .filter(|t| refers(t))
-                .collect()
-        } else {
-            self.tables.values().filter(|t| refers(t)).collect()
-        }
+                .map(|set| set.iter().cloned().collect())
+                .unwrap_or_default()
+        });
+        keys.iter()
+            .filter_map(|k| self.tables.get(k))
+            .filter(|t| t.foreign_keys().any(|(_, fk)| &fk.ref_table == table))
+            .collect()
     }
 
     /// The table an index belongs to.
@@ -303,11 +316,6 @@ impl Catalog {
     /// Applies one operation. Operations on unknown objects are ignored (the object was
     /// created outside the migrations we can see).
     pub fn apply(&mut self, op: &Op) {
-        self.apply_op(op);
-        self.reverse.sync(&self.tables, &self.indexes);
-    }
-
-    fn apply_op(&mut self, op: &Op) {
         match op {
             Op::CreateTable {
                 table,

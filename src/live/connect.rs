@@ -9,6 +9,7 @@ use super::LiveError;
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +63,10 @@ impl SslMode {
 pub struct ConnParams {
     /// Host names, IP addresses, or socket directories (starting with `/`).
     pub hosts: Vec<String>,
+    /// libpq's `hostaddr`: the IP address to connect to for each host, so no name lookup
+    /// is made while TLS still checks the certificate against the host name. Empty, or
+    /// one per entry of `hosts`.
+    pub hostaddrs: Vec<IpAddr>,
     pub port: u16,
     pub user: String,
     /// Never printed; `Debug` and `Display` leave it out.
@@ -78,6 +83,7 @@ impl fmt::Debug for ConnParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnParams")
             .field("hosts", &self.hosts)
+            .field("hostaddrs", &self.hostaddrs)
             .field("port", &self.port)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "(hidden)"))
@@ -130,6 +136,7 @@ impl ConnParams {
         // The environment fills what the string left out, like libpq.
         for (key, var) in [
             ("host", "PGHOST"),
+            ("hostaddr", "PGHOSTADDR"),
             ("port", "PGPORT"),
             ("user", "PGUSER"),
             ("password", "PGPASSWORD"),
@@ -160,10 +167,34 @@ impl ConnParams {
                 )));
             }
         }
+        let hostaddrs = match get("hostaddr") {
+            Some(list) => list
+                .split(',')
+                .map(|a| {
+                    a.trim().parse::<IpAddr>().map_err(|_| {
+                        LiveError::BadConnString(format!(
+                            "hostaddr `{}` is not an IP address",
+                            a.trim()
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
         let hosts: Vec<String> = match get("host") {
             Some(h) => h.split(',').map(|s| s.trim().to_string()).collect(),
+            // Like libpq: the addresses stand in for the names (TLS then checks the
+            // certificate against the address).
+            None if !hostaddrs.is_empty() => hostaddrs.iter().map(IpAddr::to_string).collect(),
             None => vec![default_host()],
         };
+        if !hostaddrs.is_empty() && hostaddrs.len() != hosts.len() {
+            return Err(LiveError::BadConnString(format!(
+                "{} host names but {} hostaddr values; give one address per host",
+                hosts.len(),
+                hostaddrs.len()
+            )));
+        }
         let port = match get("port") {
             Some(p) => p.trim().parse::<u16>().map_err(|_| {
                 LiveError::BadConnString(format!("port `{p}` is not a port number"))
@@ -193,6 +224,7 @@ impl ConnParams {
         };
         Ok(ConnParams {
             hosts,
+            hostaddrs,
             port,
             user,
             password: get("password"),
@@ -207,8 +239,14 @@ impl ConnParams {
     /// "host=db.internal port=5432 user=app sslmode=require": what to check when the
     /// connection fails.
     pub fn hint(&self) -> String {
+        let hostaddr = if self.hostaddrs.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = self.hostaddrs.iter().map(IpAddr::to_string).collect();
+            format!(" hostaddr={}", list.join(","))
+        };
         format!(
-            "host={} port={} user={} dbname={} sslmode={}",
+            "host={}{hostaddr} port={} user={} dbname={} sslmode={}",
             self.hosts.join(","),
             self.port,
             self.user,
@@ -225,6 +263,9 @@ impl ConnParams {
             } else {
                 c.host(h);
             }
+        }
+        for a in &self.hostaddrs {
+            c.hostaddr(*a);
         }
         c.port(self.port)
             .user(&self.user)
@@ -248,7 +289,9 @@ impl ConnParams {
     pub fn connect(&self) -> Result<Client, LiveError> {
         let mut config = self.config();
         // Like libpq: TLS is never used on unix sockets, whatever sslmode says.
-        let sockets_only = self.hosts.iter().all(|h| h.starts_with('/'));
+        // (A `hostaddr` means TCP even when `host` is a socket directory.)
+        let sockets_only =
+            self.hostaddrs.is_empty() && self.hosts.iter().all(|h| h.starts_with('/'));
         if sockets_only {
             config.ssl_mode(postgres::config::SslMode::Disable);
         }
@@ -883,6 +926,24 @@ mod tests {
         assert_eq!(p.sslmode, SslMode::Require);
         let p = ConnParams::resolve(None, &env).unwrap();
         assert_eq!(p.dbname, "envuser");
+    }
+
+    #[test]
+    fn hostaddr_is_parsed_and_shown_in_the_hint() {
+        let p = ConnParams::resolve(Some("host=db.internal hostaddr=10.0.0.5 user=u"), &no_env)
+            .unwrap();
+        assert_eq!(p.hosts, ["db.internal"]);
+        assert_eq!(p.hostaddrs, ["10.0.0.5".parse::<IpAddr>().unwrap()]);
+        assert!(
+            p.hint().contains("host=db.internal hostaddr=10.0.0.5 "),
+            "{}",
+            p.hint()
+        );
+        // Without a host, the address is the host (and the name TLS checks).
+        let p = ConnParams::resolve(Some("hostaddr=127.0.0.1"), &no_env).unwrap();
+        assert_eq!(p.hosts, ["127.0.0.1"]);
+        assert!(ConnParams::resolve(Some("hostaddr=db.internal"), &no_env).is_err());
+        assert!(ConnParams::resolve(Some("host=a,b hostaddr=10.0.0.5"), &no_env).is_err());
     }
 
     #[test]

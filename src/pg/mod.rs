@@ -5,6 +5,9 @@
 //! unix socket inside that directory (no TCP, so it never collides with a real server), and
 //! [`Cluster::connect`] opens `postgres` client connections to it.
 //!
+//! [`Cluster::start_with`] can additionally open a TLS-only TCP listener on 127.0.0.1
+//! ([`ClusterOptions::tcp_tls`]), for testing clients against a real TLS server.
+//!
 //! Lifetime: dropping the [`Cluster`] stops the server (`pg_ctl stop -m immediate`) and
 //! removes the directory. Because `Drop` does not run when a process is killed (or for a
 //! `static`), every cluster also has a small watchdog process that polls the owning
@@ -31,6 +34,29 @@ pub const SUPERUSER: &str = "postgres";
 
 /// The system user the server runs as when lockstep itself runs as root.
 const SERVER_OS_USER: &str = "postgres";
+
+/// The only address the optional TCP listener binds to: nothing off this machine can reach it.
+pub const TCP_HOST: &str = "127.0.0.1";
+
+/// A server certificate (PEM, may include the chain) and its unencrypted private key (PEM),
+/// for a cluster's TLS listener. The files are copied into the cluster's directory, so the
+/// caller's copies need not be readable by the server's OS user.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The server certificate file (`ssl_cert_file`).
+    pub cert: PathBuf,
+    /// The private key file (`ssl_key_file`).
+    pub key: PathBuf,
+}
+
+/// How to start a cluster. `ClusterOptions::default()` is what [`Cluster::start`] does.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// Also listen on [`TCP_HOST`] at [`Cluster::port`] with `ssl = on`, using these files.
+    /// TCP connections without TLS are rejected (`hostnossl … reject`), so a client that
+    /// gets in has negotiated TLS. The unix socket stays as it is (no TLS there).
+    pub tcp_tls: Option<TlsFiles>,
+}
 
 /// Errors from starting, using or stopping a scratch cluster.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +136,8 @@ pub struct Cluster {
     /// `Some("postgres")` when the server runs as another OS user via `runuser`.
     run_as: Option<String>,
     watchdog: Option<Child>,
+    /// Whether the server also listens on [`TCP_HOST`] (with TLS).
+    tcp: bool,
 }
 
 impl Cluster {
@@ -117,6 +145,11 @@ impl Cluster {
     ///
     /// Takes about a second (`initdb` without fsync, then `pg_ctl start -w`).
     pub fn start() -> Result<Cluster, PgError> {
+        Cluster::start_with(ClusterOptions::default())
+    }
+
+    /// Like [`Cluster::start`], with options (e.g. a TLS listener on 127.0.0.1).
+    pub fn start_with(options: ClusterOptions) -> Result<Cluster, PgError> {
         let bin_dir = find_bin_dir()?;
         let major_version = binary_major_version(&bin_dir)?;
 
@@ -156,9 +189,10 @@ impl Cluster {
             major_version,
             run_as,
             watchdog: None,
+            tcp: options.tcp_tls.is_some(),
         };
         // From here on, `Drop` cleans up whatever part of the start-up succeeded.
-        cluster.init_and_start()?;
+        cluster.init_and_start(options.tcp_tls.as_ref())?;
         Ok(cluster)
     }
 
@@ -173,7 +207,7 @@ impl Cluster {
             .map_err(|e| PgError::SharedUnavailable(e.clone()))
     }
 
-    fn init_and_start(&mut self) -> Result<(), PgError> {
+    fn init_and_start(&mut self, tls: Option<&TlsFiles>) -> Result<(), PgError> {
         let mut initdb = self.pg_command("initdb");
         initdb
             .arg("-D")
@@ -183,8 +217,26 @@ impl Cluster {
         run_checked(&mut initdb, None)?;
 
         let mut conf = String::from("\n# lockstep scratch cluster\n");
-        // Unix socket only: nothing else on the machine can reach it or collide with it.
-        conf.push_str("listen_addresses = ''\n");
+        match tls {
+            Some(files) => {
+                let (cert, key) = self.install_tls_files(files)?;
+                let _ = writeln!(conf, "listen_addresses = '{TCP_HOST}'");
+                conf.push_str("ssl = on\n");
+                let _ = writeln!(conf, "ssl_cert_file = '{}'", conf_quote(&cert));
+                let _ = writeln!(conf, "ssl_key_file = '{}'", conf_quote(&key));
+                // First matching line wins: plain TCP is refused before initdb's `trust`
+                // lines are reached, so every TCP session is a TLS session.
+                let hba_path = self.data_dir.join("pg_hba.conf");
+                let hba = std::fs::read_to_string(&hba_path)
+                    .map_err(io_err(format!("reading {}", hba_path.display())))?;
+                let hba =
+                    format!("# lockstep: TCP only with TLS\nhostnossl all all all reject\n{hba}");
+                std::fs::write(&hba_path, hba)
+                    .map_err(io_err(format!("writing {}", hba_path.display())))?;
+            }
+            // Unix socket only: nothing else on the machine can reach it or collide with it.
+            None => conf.push_str("listen_addresses = ''\n"),
+        }
         let _ = writeln!(
             conf,
             "unix_socket_directories = '{}'",
@@ -216,6 +268,33 @@ impl Cluster {
             .args(["-w", "-t", "60", "start"]);
         run_checked(&mut start, Some(&self.log_path()))?;
         Ok(())
+    }
+
+    /// Copies the certificate and key into the cluster directory with the ownership and
+    /// mode the server demands (a key readable by others, or owned by another user than
+    /// the server's, makes it refuse to start). Returns the copies' paths.
+    fn install_tls_files(&self, files: &TlsFiles) -> Result<(PathBuf, PathBuf), PgError> {
+        use std::os::unix::fs::PermissionsExt;
+        let cert = self.root_path.join("server.crt");
+        let key = self.root_path.join("server.key");
+        for (from, to, mode) in [(&files.cert, &cert, 0o644), (&files.key, &key, 0o600)] {
+            std::fs::copy(from, to).map_err(io_err(format!(
+                "copying {} into the scratch cluster",
+                from.display()
+            )))?;
+            std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))
+                .map_err(io_err(format!("setting the mode of {}", to.display())))?;
+        }
+        if let Some(user) = &self.run_as {
+            run_checked(
+                Command::new("chown")
+                    .arg(format!("{user}:"))
+                    .arg(&cert)
+                    .arg(&key),
+                None,
+            )?;
+        }
+        Ok((cert, key))
     }
 
     /// Starts the process that stops the server once this process is gone (killed, or
@@ -286,9 +365,16 @@ rm -rf "$root"
         &self.root_path
     }
 
-    /// The port number (it names the socket file; the server does not listen on TCP).
+    /// The port number. It names the socket file, and is the TCP port when the cluster
+    /// was started with a TLS listener ([`Cluster::tcp_port`]).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The TCP port on [`TCP_HOST`] when the cluster listens there (started with
+    /// [`ClusterOptions::tcp_tls`]); `None` for a unix-socket-only cluster.
+    pub fn tcp_port(&self) -> Option<u16> {
+        self.tcp.then_some(self.port)
     }
 
     /// A libpq key/value connection string for database `db`, usable with `psql` or any
@@ -399,8 +485,10 @@ fn short_temp_base() -> PathBuf {
     }
 }
 
-/// Any free TCP port number. The server does not listen on TCP; the number only names the
-/// socket file and seeds the shared-memory key, so a unique-ish value avoids key retries.
+/// Any free TCP port number. It names the socket file and seeds the shared-memory key, so a
+/// unique-ish value avoids key retries; with a TLS listener it is also the TCP port (free
+/// when picked; another process could take it before the server binds, and then the start
+/// fails with the server log saying so).
 fn pick_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -552,6 +640,14 @@ fn parse_major_version(text: &str) -> Option<u32> {
 /// Quotes an SQL identifier (`"name"`, doubling embedded quotes).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A path as the inside of a `postgresql.conf` single-quoted string.
+fn conf_quote(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('\'', "''")
 }
 
 /// Quotes a libpq connection-string value when it needs it.
