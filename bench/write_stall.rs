@@ -67,6 +67,9 @@ pub struct Config {
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench/results/write_stall.json")]
     pub out: PathBuf,
+    /// Log lock waits longer than 50 ms (server `log_lock_waits`) and count them per run.
+    #[arg(long)]
+    pub log_lock_waits: bool,
     /// Print the plans and per-step progress.
     #[arg(long)]
     pub verbose: bool,
@@ -91,6 +94,7 @@ impl Config {
             seed: 42,
             case: None,
             out,
+            log_lock_waits: false,
             verbose: false,
             bench: false,
         }
@@ -217,7 +221,6 @@ fn stop_time(shared: &Shared) -> Option<Instant> {
 
 /// One application connection: a request every `threads / rate` seconds, phase-shifted
 /// per thread so the connections interleave.
-#[allow(clippy::too_many_arguments)]
 fn workload_thread(
     mut client: Client,
     cluster_conn: impl Fn() -> Option<Client>,
@@ -345,6 +348,9 @@ pub struct RunResult {
     pub slowest_end_ms: f64,
     /// The step that was running when the slowest request finished (plan variant).
     pub slowest_during: Option<String>,
+    /// With `--log-lock-waits`: the server's "still waiting" lines during the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lock_waits: Vec<String>,
     /// Distinct error messages with their counts.
     pub errors: Vec<(String, usize)>,
     /// The plan's steps (empty for naive).
@@ -482,6 +488,8 @@ fn run_one(cluster: &Cluster, cfg: &Config, case: &Case, naive: bool) -> Result<
         .batch_execute("CHECKPOINT")
         .map_err(pg_err("CHECKPOINT"))?;
 
+    let log_path = cluster.socket_dir().join("server.log");
+    let log_start = std::fs::metadata(&log_path).map_or(0, |m| m.len());
     let mut clients = Vec::new();
     for _ in 0..cfg.threads {
         let mut c = cluster.connect(&db).map_err(err("connecting a worker"))?;
@@ -545,6 +553,17 @@ fn run_one(cluster: &Cluster, cfg: &Config, case: &Case, naive: bool) -> Result<
         );
     }
     let steps = migrated?;
+    let lock_waits = if cfg.log_lock_waits {
+        let log = std::fs::read(&log_path).unwrap_or_default();
+        let start = usize::try_from(log_start).unwrap_or(0).min(log.len());
+        String::from_utf8_lossy(&log[start..])
+            .lines()
+            .filter(|l| l.contains("still waiting for") || l.contains("acquired"))
+            .map(str::to_string)
+            .collect()
+    } else {
+        Vec::new()
+    };
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .map_err(pg_err("dropping the copy"))?;
@@ -614,6 +633,7 @@ fn run_one(cluster: &Cluster, cfg: &Config, case: &Case, naive: bool) -> Result<
         slowest_start_ms,
         slowest_end_ms,
         slowest_during,
+        lock_waits,
         errors,
         steps,
     })
@@ -657,6 +677,17 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
             .get(0);
         (v, s)
     };
+    if cfg.log_lock_waits {
+        let mut c = cluster.connect("postgres").map_err(err("connecting"))?;
+        for sql in [
+            "ALTER SYSTEM SET log_lock_waits = on",
+            "ALTER SYSTEM SET deadlock_timeout = '50ms'",
+            "SELECT pg_reload_conf()",
+        ] {
+            c.batch_execute(sql)
+                .map_err(pg_err("enabling log_lock_waits"))?;
+        }
+    }
     let mut results = Vec::new();
     for case in CASES.iter().filter(|c| {
         cfg.case

@@ -788,3 +788,85 @@ fn add_constraint(t: &mut Table, c: &crate::ops::Constraint, indexes: &mut Map<O
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reverse lookups must answer exactly what a scan of the whole schema answers,
+    /// in the same order, through creates, renames, drops and hand edits of the maps.
+    fn assert_lookups_match_scan(cat: &Catalog, when: &str) {
+        let mut names: Vec<ObjName> = cat.tables.keys().cloned().collect();
+        names.extend(cat.indexes.values().map(|i| i.table.clone()));
+        names.push(ObjName::new("public", "nowhere"));
+        for t in &names {
+            let fast: Vec<&ObjName> = cat.indexes_on(t).map(|i| &i.name).collect();
+            let scan: Vec<&ObjName> = cat
+                .indexes
+                .values()
+                .filter(|i| &i.table == t)
+                .map(|i| &i.name)
+                .collect();
+            assert_eq!(fast, scan, "indexes on {t} {when}");
+            let fast: Vec<&ObjName> = cat.tables_referencing(t).iter().map(|x| &x.name).collect();
+            let scan: Vec<&ObjName> = cat
+                .tables
+                .values()
+                .filter(|x| x.foreign_keys().any(|(_, fk)| &fk.ref_table == t))
+                .map(|x| &x.name)
+                .collect();
+            assert_eq!(fast, scan, "tables referencing {t} {when}");
+        }
+    }
+
+    #[test]
+    fn reverse_lookups_follow_every_change() {
+        let sql = "
+            CREATE TABLE a (id bigint PRIMARY KEY, code text UNIQUE);
+            CREATE TABLE b (id bigint PRIMARY KEY, a_id bigint REFERENCES a (id));
+            CREATE TABLE c (id bigint PRIMARY KEY, b_id bigint, a_id bigint);
+            ALTER TABLE c ADD CONSTRAINT c_b_fk FOREIGN KEY (b_id) REFERENCES b (id) NOT VALID;
+            ALTER TABLE c ADD CONSTRAINT c_a_fk FOREIGN KEY (a_id) REFERENCES a (id);
+            CREATE INDEX c_b_idx ON c (b_id);
+            CREATE UNIQUE INDEX CONCURRENTLY c_a_key_idx ON c (a_id);
+            ALTER TABLE c ADD CONSTRAINT c_a_key UNIQUE USING INDEX c_a_key_idx;
+            ALTER INDEX c_b_idx RENAME TO c_b_id_idx;
+            ALTER TABLE a RENAME TO aa;
+            ALTER TABLE b RENAME COLUMN a_id TO aa_id;
+            ALTER TABLE c DROP COLUMN b_id;
+            ALTER TABLE c DROP CONSTRAINT c_a_fk;
+            ALTER TABLE b SET SCHEMA archive;
+            DROP INDEX c_b_id_idx;
+            DROP TABLE c;
+            CREATE TABLE c (id bigint PRIMARY KEY, aa_id bigint REFERENCES aa (id));
+        ";
+        let mut cat = Catalog::new();
+        for (i, st) in crate::parse::parse_sql(sql).iter().enumerate() {
+            for op in &st.ops {
+                cat.apply(op);
+            }
+            assert_lookups_match_scan(&cat, &format!("after statement {i}"));
+            // A snapshot taken now keeps answering for its own state.
+            let snapshot = cat.clone();
+            assert_lookups_match_scan(&snapshot, &format!("in the snapshot after {i}"));
+        }
+        // Hand edits of the public maps are seen too.
+        let d = ObjName::new("public", "d");
+        let mut t = cat.tables.get(&ObjName::new("public", "c")).cloned().unwrap();
+        t.name = d.clone();
+        cat.tables.insert(d.clone(), t);
+        cat.indexes.insert(
+            ObjName::new("public", "d_idx"),
+            Index {
+                name: ObjName::new("public", "d_idx"),
+                table: d.clone(),
+                columns: vec!["aa_id".into()],
+                unique: false,
+                partial: false,
+            },
+        );
+        assert_lookups_match_scan(&cat, "after hand edits");
+        assert_eq!(cat.indexes_on(&d).count(), 1);
+        assert_eq!(cat.tables_referencing(&ObjName::new("public", "aa")).len(), 3);
+    }
+}
