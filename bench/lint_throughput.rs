@@ -87,12 +87,20 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| format!("{a} needs a value"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
         match a.as_str() {
             "--sizes" => {
                 o.sizes = value()?
                     .split(',')
-                    .map(|s| s.trim().parse::<usize>().map_err(|e| format!("--sizes: {e}")))
+                    .map(|s| {
+                        s.trim()
+                            .parse::<usize>()
+                            .map_err(|e| format!("--sizes: {e}"))
+                    })
                     .collect::<Result<_, _>>()?;
             }
             "--layout" => {
@@ -316,8 +324,10 @@ fn child(args: &[String]) -> ExitCode {
         }
     };
     let t1 = Instant::now();
-    let mut settings = Settings::default();
-    settings.single_statement_autocommit = loaded.layout.implicit_transaction();
+    let settings = Settings {
+        single_statement_autocommit: loaded.layout.implicit_transaction(),
+        ..Settings::default()
+    };
     let analysis = analyze::analyze(&loaded.migrations, &settings, &|_| true);
     let t2 = Instant::now();
     let cx = ReportContext {

@@ -119,7 +119,10 @@ fn migration(out: &mut String, i: usize, rng: &mut Rng, layout: GenLayout) -> us
     );
     w!("CREATE INDEX {t}_owner_idx ON {t} (owner_id);");
     w!("CREATE UNIQUE INDEX {t}_name_key ON {t} (lower(name)) WHERE status <> 'closed';");
-    w!("COMMENT ON TABLE {t} IS 'Rows of {t}: one per {} known to the app.';", WORDS[i % 7]);
+    w!(
+        "COMMENT ON TABLE {t} IS 'Rows of {t}: one per {} known to the app.';",
+        WORDS[i % 7]
+    );
     w!("COMMENT ON COLUMN {t}.payload IS 'Free-form attributes sent by the client (JSON).';");
     begin(out);
     w!(
@@ -188,7 +191,7 @@ fn migration(out: &mut String, i: usize, rng: &mut Rng, layout: GenLayout) -> us
     );
     end(out);
     w!("SELECT {t}_total({});", 1 + rng.below(1000));
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         w!("DROP INDEX CONCURRENTLY IF EXISTS {old}_{col}_idx;");
     }
     if goose {

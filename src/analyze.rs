@@ -7,7 +7,7 @@ use crate::locks::{self, LockFact, LockMode};
 use crate::ops::{ConstraintKind, ObjName, Op, TimeoutKind};
 use crate::parse::{self, ParsedBy, Statement};
 use crate::rules::{
-    self, Direction, EndContext, Emitter, Finding, NotValidAdd, OpContext, StatementContext,
+    self, Direction, Emitter, EndContext, Finding, NotValidAdd, OpContext, StatementContext,
     TxState,
 };
 use crate::settings::Settings;
@@ -74,13 +74,31 @@ pub fn analyze(
         let linted = lint(m);
         // Schema before the up, for the rollback check (linted migrations only).
         let before = linted.then(|| catalog.clone());
-        let up = run_script(m, &m.up, Direction::Up, &mut catalog, settings, &rules, linted, &mut analysis);
+        let up = run_script(
+            m,
+            &m.up,
+            Direction::Up,
+            &mut catalog,
+            settings,
+            &rules,
+            linted,
+            &mut analysis,
+        );
         if let Some(before) = before {
             let mut down_run = None;
             if let Some(down) = &m.down {
                 // Lint the down script against the schema after the up, without keeping its effect.
                 let mut scratch = catalog.clone();
-                let d = run_script(m, down, Direction::Down, &mut scratch, settings, &rules, true, &mut analysis);
+                let d = run_script(
+                    m,
+                    down,
+                    Direction::Down,
+                    &mut scratch,
+                    settings,
+                    &rules,
+                    true,
+                    &mut analysis,
+                );
                 down_run = Some((d, scratch));
             }
             let input = crate::rollback::RollbackInput {
@@ -92,7 +110,9 @@ pub fn analyze(
                 after_down: down_run.as_ref().map(|(_, c)| c),
                 downs_expected,
             };
-            analysis.findings.extend(crate::rollback::check(&input, settings));
+            analysis
+                .findings
+                .extend(crate::rollback::check(&input, settings));
             analysis.scripts.push(up);
             if let Some((d, _)) = down_run {
                 analysis.scripts.push(d);
@@ -101,9 +121,9 @@ pub fn analyze(
     }
     analysis.catalog = catalog;
     crate::suppress::apply(&mut analysis, settings);
-    analysis.findings.sort_by(|a, b| {
-        (&a.path, a.span.start, &a.rule).cmp(&(&b.path, b.span.start, &b.rule))
-    });
+    analysis
+        .findings
+        .sort_by(|a, b| (&a.path, a.span.start, &a.rule).cmp(&(&b.path, b.span.start, &b.rule)));
     analysis
 }
 
@@ -127,8 +147,8 @@ fn run_script(
             .or_insert_with(|| script.source.clone());
     }
     // A lone statement sent as one simple query is not in a transaction block.
-    let in_transaction = m.in_transaction
-        && !(settings.single_statement_autocommit && statements.len() == 1);
+    let in_transaction =
+        m.in_transaction && !(settings.single_statement_autocommit && statements.len() == 1);
     let mut tx = TxState {
         in_transaction,
         ..Default::default()
@@ -184,7 +204,8 @@ fn run_script(
             };
             let mut findings = Vec::new();
             for &(rule, meta) in rules {
-                let mut em = Emitter::new(meta, settings, m, direction, &script.path, &mut findings);
+                let mut em =
+                    Emitter::new(meta, settings, m, direction, &script.path, &mut findings);
                 rule.check_statement(&scx, &mut em);
                 for (i, op) in stmt.ops.iter().enumerate() {
                     let (Some(cat), Some(facts)) = (op_cats.get(i), op_locks.get(i)) else {

@@ -161,9 +161,10 @@ impl Reverse {
             }
         }
         if !self.tables.ptr_eq(tables) {
-            let (mut gone, mut new): (Vec<(ObjName, ObjName)>, Vec<(ObjName, ObjName)>) =
-                (Vec::new(), Vec::new());
-            let refs = |k: &ObjName, t: &Table, out: &mut Vec<(ObjName, ObjName)>| {
+            // (referenced table, referencing table) pairs that went away and that appeared.
+            type Pairs = Vec<(ObjName, ObjName)>;
+            let (mut gone, mut new): (Pairs, Pairs) = (Vec::new(), Vec::new());
+            let refs = |k: &ObjName, t: &Table, out: &mut Pairs| {
                 for (_, fk) in t.foreign_keys() {
                     out.push((fk.ref_table.clone(), k.clone()));
                 }
@@ -852,7 +853,11 @@ mod tests {
         }
         // Hand edits of the public maps are seen too.
         let d = ObjName::new("public", "d");
-        let mut t = cat.tables.get(&ObjName::new("public", "c")).cloned().unwrap();
+        let mut t = cat
+            .tables
+            .get(&ObjName::new("public", "c"))
+            .cloned()
+            .unwrap();
         t.name = d.clone();
         cat.tables.insert(d.clone(), t);
         cat.indexes.insert(
@@ -867,6 +872,9 @@ mod tests {
         );
         assert_lookups_match_scan(&cat, "after hand edits");
         assert_eq!(cat.indexes_on(&d).count(), 1);
-        assert_eq!(cat.tables_referencing(&ObjName::new("public", "aa")).len(), 3);
+        assert_eq!(
+            cat.tables_referencing(&ObjName::new("public", "aa")).len(),
+            3
+        );
     }
 }

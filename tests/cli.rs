@@ -479,13 +479,22 @@ fn missing_lock_timeout_is_reported_once_per_script() {
         .filter(|f| f["rule"] == "missing-lock-timeout")
         .map(|f| {
             (
-                f["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string(),
+                f["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
                 f["line"].as_u64().unwrap(),
             )
         })
         .collect();
     assert_eq!(
         hits,
-        vec![("002_alter.sql".to_string(), 1), ("004_zero.sql".to_string(), 2)]
+        vec![
+            ("002_alter.sql".to_string(), 1),
+            ("004_zero.sql".to_string(), 2)
+        ]
     );
 }

@@ -363,7 +363,10 @@ fn many_tables(n: usize) -> (DryRunReport, Duration) {
     let stats = lockstep::live::stats::fetch(&mut conn, &names, false).unwrap();
     assert_eq!(stats.len(), n);
     assert_eq!(conn.queries(), 1);
-    eprintln!("{n} tables: the statistics query took {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+    eprintln!(
+        "{n} tables: the statistics query took {:.0} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     (r, took)
 }
 

@@ -79,7 +79,11 @@ fn cut_points(text: &[u8], random: usize, rng: &mut Rng) -> Vec<usize> {
     let mut cuts = vec![0, text.len()];
     if let Ok(s) = std::str::from_utf8(text) {
         for st in parse_sql(s) {
-            cuts.extend([st.span.start, st.span.end, (st.span.end + 1).min(text.len())]);
+            cuts.extend([
+                st.span.start,
+                st.span.end,
+                (st.span.end + 1).min(text.len()),
+            ]);
         }
     }
     for _ in 0..random {
@@ -98,9 +102,12 @@ fn check_analysis(case: &str, analysis: &Analysis, settings: &Settings, layout: 
         for st in &script.statements {
             if st.parsed_by == ParsedBy::Unparsed {
                 assert!(
-                    analysis.findings.iter().any(|f| f.rule == "unparsed-statement"
-                        && f.path == script.path
-                        && f.span.start == st.span.start),
+                    analysis
+                        .findings
+                        .iter()
+                        .any(|f| f.rule == "unparsed-statement"
+                            && f.path == script.path
+                            && f.span.start == st.span.start),
                     "{case}: unparsed statement at {:?} in {} has no finding",
                     st.span,
                     script.path.display()
@@ -127,14 +134,19 @@ fn lint_dir(case: &str, dir: &Path) -> Result<(), String> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         match source::load(&[dir.to_path_buf()], None, &[]) {
             Ok(loaded) => {
-                let mut settings = Settings::default();
-                settings.single_statement_autocommit = loaded.layout.implicit_transaction();
+                let settings = Settings {
+                    single_statement_autocommit: loaded.layout.implicit_transaction(),
+                    ..Settings::default()
+                };
                 let analysis = analyze(&loaded.migrations, &settings, &|_| true);
                 check_analysis(case, &analysis, &settings, loaded.layout);
             }
             Err(e) => {
                 // A clean error: it names what is wrong.
-                assert!(!e.to_string().trim().is_empty(), "{case}: empty error message");
+                assert!(
+                    !e.to_string().trim().is_empty(),
+                    "{case}: empty error message"
+                );
             }
         }
     }));
@@ -170,18 +182,58 @@ fn truncated_example_files_never_panic() {
         }
     }
     assert!(cases > 1_000, "only {cases} cases: examples missing?");
-    assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// SQL-shaped noise: keywords, quotes, dollar tags, comments and punctuation in random
 /// order, which reaches deeper into the parser than uniform bytes do.
 fn sql_soup(rng: &mut Rng, len: usize) -> Vec<u8> {
     const PIECES: [&str; 40] = [
-        "CREATE ", "TABLE ", "INDEX ", "CONCURRENTLY ", "ALTER ", "ADD ", "COLUMN ", "DROP ",
-        "CONSTRAINT ", "NOT VALID ", "VALIDATE ", "DO ", "$$", "$x$", "'", "\"", "--", "/*",
-        "*/", ";", "(", ")", ",", "t", "users ", "id ", "int ", "DEFAULT ", "now()", "BEGIN",
-        "COMMIT", "SET lock_timeout = '1s'", "INSERT INTO ", "VALUES ", "UPDATE ", "\n", " ",
-        "{{ .x }}", "${p}", "é",
+        "CREATE ",
+        "TABLE ",
+        "INDEX ",
+        "CONCURRENTLY ",
+        "ALTER ",
+        "ADD ",
+        "COLUMN ",
+        "DROP ",
+        "CONSTRAINT ",
+        "NOT VALID ",
+        "VALIDATE ",
+        "DO ",
+        "$$",
+        "$x$",
+        "'",
+        "\"",
+        "--",
+        "/*",
+        "*/",
+        ";",
+        "(",
+        ")",
+        ",",
+        "t",
+        "users ",
+        "id ",
+        "int ",
+        "DEFAULT ",
+        "now()",
+        "BEGIN",
+        "COMMIT",
+        "SET lock_timeout = '1s'",
+        "INSERT INTO ",
+        "VALUES ",
+        "UPDATE ",
+        "\n",
+        " ",
+        "{{ .x }}",
+        "${p}",
+        "é",
     ];
     let mut out = Vec::new();
     while out.len() < len {
@@ -210,7 +262,11 @@ fn random_bytes_never_panic() {
                 .downcast_ref::<String>()
                 .cloned()
                 .unwrap_or_else(|| "panic".into());
-            failures.push(format!("case {i} ({} bytes {:?}…): {msg}", data.len(), &data[..data.len().min(40)]));
+            failures.push(format!(
+                "case {i} ({} bytes {:?}…): {msg}",
+                data.len(),
+                &data[..data.len().min(40)]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -227,7 +283,10 @@ fn truncated_files_through_the_binary() {
     for cut in [text.len() / 3, text.len() / 2, text.len() - 5] {
         inputs.push((format!("goose cut at {cut}"), text[..cut].to_vec()));
     }
-    inputs.push(("random bytes".into(), (0..3_000).map(|_| rng.next() as u8).collect()));
+    inputs.push((
+        "random bytes".into(),
+        (0..3_000).map(|_| rng.next() as u8).collect(),
+    ));
     inputs.push(("sql soup".into(), sql_soup(&mut rng, 3_000)));
     for (name, bytes) in inputs {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -246,7 +305,10 @@ fn truncated_files_through_the_binary() {
             );
             assert!(!stderr.contains("panicked"), "{name} ({format}): {stderr}");
             if out.status.code() == Some(2) {
-                assert!(!stderr.trim().is_empty(), "{name}: exit 2 without a message");
+                assert!(
+                    !stderr.trim().is_empty(),
+                    "{name}: exit 2 without a message"
+                );
             }
         }
     }

@@ -24,7 +24,11 @@ pub fn run(data: &[u8]) {
     let statements = lockstep::parse::parse_sql(&text);
     for s in &statements {
         // Spans must be valid slices of the input: reports cut snippets with them.
-        assert!(s.span.start <= s.span.end && s.span.end <= text.len(), "span {:?} out of bounds", s.span);
+        assert!(
+            s.span.start <= s.span.end && s.span.end <= text.len(),
+            "span {:?} out of bounds",
+            s.span
+        );
         assert!(text.is_char_boundary(s.span.start) && text.is_char_boundary(s.span.end));
     }
 
@@ -43,10 +47,12 @@ pub fn run(data: &[u8]) {
             whole_statements: Vec::new(),
         });
     }
-    let mut settings = Settings::default();
-    settings.pg_version = 11 + u32::from((flags >> 3) % 7);
-    settings.single_statement_autocommit = flags & 0x40 != 0;
-    settings.assume_lock_timeout = flags & 0x80 != 0;
+    let settings = Settings {
+        pg_version: 11 + u32::from((flags >> 3) % 7),
+        single_statement_autocommit: flags & 0x40 != 0,
+        assume_lock_timeout: flags & 0x80 != 0,
+        ..Settings::default()
+    };
     let migrations = vec![m1, m2];
     let analysis = analyze(&migrations, &settings, &|_| true);
     for layout in [Layout::Plain, Layout::Goose] {
