@@ -128,6 +128,30 @@ fn relation_name(f: &TableFactor) -> Option<(ast::ObjectName, String)> {
 /// Prepares an UPDATE, DELETE or INSERT … SELECT for batching; `None` when its shape is
 /// not one we can batch (a set operation, a VALUES list, a CTE, a function in FROM).
 pub fn batch_dml(sql: &str) -> Option<BatchedDml> {
+    batch_dml_guarded(sql, None)
+}
+
+/// The columns an UPDATE assigns, as PostgreSQL names them (unquoted names folded to lower
+/// case); `None` for other statements or tuple targets.
+pub fn update_targets(sql: &str) -> Option<Vec<String>> {
+    let Statement::Update(u) = parse_one(sql)? else {
+        return None;
+    };
+    u.assignments
+        .iter()
+        .map(|a| match &a.target {
+            AssignmentTarget::ColumnName(n) => n.0.last().map(|p| match p.as_ident() {
+                Some(i) if i.quote_style.is_some() => i.value.clone(),
+                Some(i) => i.value.to_lowercase(),
+                None => p.to_string(),
+            }),
+            AssignmentTarget::Tuple(_) => None,
+        })
+        .collect()
+}
+
+/// [`batch_dml`] with `guard` (an SQL condition) added to the statement's WHERE.
+pub fn batch_dml_guarded(sql: &str, extra_guard: Option<&str>) -> Option<BatchedDml> {
     let stmt = parse_one(sql)?;
     match stmt {
         Statement::Update(mut u) => {
@@ -171,7 +195,15 @@ pub fn batch_dml(sql: &str) -> Option<BatchedDml> {
                         .join(" OR "),
                 )
             };
-            let original = u.selection.take();
+            let mut original = u.selection.take();
+            if let Some(extra) = extra_guard {
+                let e = Parser::new(&PostgreSqlDialect {})
+                    .try_with_sql(extra)
+                    .ok()?
+                    .parse_expr()
+                    .ok()?;
+                original = Some(and(original, Expr::Nested(Box::new(e))));
+            }
             let mut predicate = original
                 .as_ref()
                 .map(|e| e.to_string())

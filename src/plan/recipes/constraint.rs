@@ -1,0 +1,201 @@
+//! ADD CONSTRAINT: NOT VALID + VALIDATE, or a unique index built concurrently and promoted.
+
+use super::*;
+
+/// PostgreSQL's name for an unnamed CHECK: `<table>_<first column>_check`.
+pub(super) fn check_name(
+    catalog: &Catalog,
+    table: &ObjName,
+    kind: &ConstraintKind,
+    column: Option<&str>,
+) -> String {
+    let ConstraintKind::Check { expr } = kind else {
+        return catalog::default_constraint_name(table, kind);
+    };
+    let first = column.map(str::to_string).or_else(|| {
+        let t = catalog.table(table)?;
+        expr.split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '"'))
+            .map(|w| w.trim_matches('"'))
+            .find(|w| t.column(w).is_some())
+            .map(str::to_string)
+    });
+    match first {
+        Some(c) => derived_name(&[&table.name, &c], "check"),
+        None => derived_name(&[&table.name], "check"),
+    }
+}
+
+/// CHECK / FOREIGN KEY: NOT VALID, then VALIDATE in its own transaction.
+/// UNIQUE / PRIMARY KEY: unique index CONCURRENTLY, then ADD CONSTRAINT … USING INDEX.
+pub(super) fn add_constraint(
+    cx: &mut Cx<'_>,
+    table: &ObjName,
+    constraint: &Constraint,
+    phase: Phase,
+    after: &[String],
+) {
+    let t = obj(table);
+    match &constraint.kind {
+        ConstraintKind::Check { .. } | ConstraintKind::ForeignKey(_) => {
+            let name = constraint
+                .name
+                .clone()
+                .unwrap_or_else(|| check_name(cx.catalog, table, &constraint.kind, None));
+            let tail = match &constraint.kind {
+                ConstraintKind::ForeignKey(fk) => sqlast::fk_tail(cx.text, fk),
+                _ => String::new(),
+            };
+            let Some(body) = constraint_body(&constraint.kind, &tail) else {
+                return;
+            };
+            let n = ident(&name);
+            let (mode, ref_table) = match &constraint.kind {
+                ConstraintKind::ForeignKey(fk) => {
+                    (LockMode::ShareRowExclusive, Some(&fk.ref_table))
+                }
+                _ => (LockMode::AccessExclusive, None),
+            };
+            let a = cx.ddl(
+                phase,
+                format!("add constraint {n} NOT VALID (checks new rows only)"),
+                vec![format!(
+                    "ALTER TABLE {t} ADD CONSTRAINT {n} {body} NOT VALID;"
+                )],
+                table,
+                mode,
+                "instant (no rows read)",
+                after,
+            );
+            let v = cx.ddl(
+                phase,
+                format!("validate {n}: reads every row, writes continue"),
+                vec![format!("ALTER TABLE {t} VALIDATE CONSTRAINT {n};")],
+                table,
+                LockMode::ShareUpdateExclusive,
+                "whole scan, reads and writes continue",
+                std::slice::from_ref(&a),
+            );
+            if let Some(r) = ref_table {
+                for k in [&a, &v] {
+                    if let Some(d) = cx.out.iter_mut().find(|d| &d.key == k) {
+                        let (m, what) = if *k == a {
+                            (LockMode::ShareRowExclusive, "instant (no rows read)")
+                        } else {
+                            (LockMode::RowShare, "while validating")
+                        };
+                        d.locks.push(StepLock::new(r, m, what));
+                        d.tables.push(r.clone());
+                    }
+                }
+            }
+        }
+        ConstraintKind::PrimaryKey { columns, .. } | ConstraintKind::Unique { columns, .. } => {
+            let pk = matches!(constraint.kind, ConstraintKind::PrimaryKey { .. });
+            let name = constraint
+                .name
+                .clone()
+                .unwrap_or_else(|| catalog::default_constraint_name(table, &constraint.kind));
+            // A replaced key stays in force while its replacement is built.
+            let swap = cx
+                .state
+                .key_swaps
+                .iter()
+                .position(|s| &s.table == table && s.primary == pk)
+                .map(|p| cx.state.key_swaps.remove(p));
+            let index_name = match &swap {
+                Some(_) => key_swap::temporary_index_name(&name),
+                None => name.clone(),
+            };
+            let idx = ObjName::new(table.schema.clone(), index_name.clone());
+            let build = build_index(
+                cx,
+                phase,
+                &idx,
+                table,
+                &format!(
+                    "CREATE UNIQUE INDEX CONCURRENTLY {} ON {t} ({});",
+                    ident(&index_name),
+                    idents(columns)
+                ),
+                after,
+            );
+            let mut last = vec![build];
+            let mut checks = Vec::new();
+            if pk {
+                // ADD PRIMARY KEY makes the columns NOT NULL: prove it with validated
+                // checks first so that step does not scan under ACCESS EXCLUSIVE.
+                for col in columns {
+                    let nullable = !cx.catalog.column(table, col).is_some_and(|c| c.not_null);
+                    if nullable {
+                        let chk = ident(&derived_name(&[&table.name, col], "nn_check"));
+                        let a = cx.ddl(
+                            phase,
+                            format!("add CHECK ({} IS NOT NULL) NOT VALID on {t}", ident(col)),
+                            vec![format!(
+                                "ALTER TABLE {t} ADD CONSTRAINT {chk} CHECK ({} IS NOT NULL) NOT VALID;",
+                                ident(col)
+                            )],
+                            table,
+                            LockMode::AccessExclusive,
+                            "instant (no rows read)",
+                            &last,
+                        );
+                        let v = cx.ddl(
+                            phase,
+                            format!("validate {chk}: reads every row, writes continue"),
+                            vec![format!("ALTER TABLE {t} VALIDATE CONSTRAINT {chk};")],
+                            table,
+                            LockMode::ShareUpdateExclusive,
+                            "whole scan, reads and writes continue",
+                            &[a],
+                        );
+                        last = vec![v];
+                        checks.push(chk);
+                    }
+                }
+            }
+            let mut stmts = Vec::new();
+            if let Some(s) = &swap {
+                stmts.push(format!(
+                    "ALTER TABLE {t} DROP CONSTRAINT {};",
+                    ident(&s.dropped)
+                ));
+            }
+            stmts.push(format!(
+                "ALTER TABLE {t} ADD CONSTRAINT {} {} USING INDEX {};",
+                ident(&name),
+                if pk { "PRIMARY KEY" } else { "UNIQUE" },
+                ident(&index_name)
+            ));
+            for chk in &checks {
+                stmts.push(format!("ALTER TABLE {t} DROP CONSTRAINT {chk};"));
+            }
+            cx.ddl(
+                phase,
+                match &swap {
+                    Some(s) => format!(
+                        "swap keys in one short transaction: drop {}, promote index {} to the {} constraint {}",
+                        ident(&s.dropped),
+                        ident(&index_name),
+                        if pk { "primary key" } else { "unique" },
+                        ident(&name)
+                    ),
+                    None => format!(
+                        "promote index {} to the {} constraint",
+                        ident(&name),
+                        if pk { "primary key" } else { "unique" }
+                    ),
+                },
+                stmts,
+                table,
+                LockMode::AccessExclusive,
+                "instant (uses the built index)",
+                &last,
+            );
+        }
+        ConstraintKind::NotNull { column } => {
+            not_null_dance(cx, table, column, phase, after);
+        }
+        ConstraintKind::Exclusion => {}
+    }
+}

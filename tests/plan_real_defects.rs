@@ -1,0 +1,238 @@
+//! Plans for the shapes real migrations contain, applied on a real server with the old and
+//! the new application writing while the plan runs: session settings that change how a
+//! conversion behaves, a primary key replaced in place, and a column filled by a data
+//! migration and then made NOT NULL while old application versions still insert rows.
+
+mod plan_support;
+
+use lockstep::plan::{Phase, Plan, Step, StepKind};
+use plan_support::*;
+use postgres::Client;
+
+/// Runs `steps` like `run_plan` does.
+fn run_steps(client: &mut Client, plan: &Plan, steps: &[Step]) {
+    let mut part = plan.clone();
+    part.steps = steps.to_vec();
+    run_plan(client, &part);
+}
+
+fn pk_count(client: &mut Client, table: &str) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'",
+            &[&table],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// A database whose sessions run in New York time unless told otherwise, like an
+/// application server's.
+fn db_in_new_york(prefix: &str) -> Option<(String, Client)> {
+    let cluster = cluster()?;
+    let (name, mut c) = fresh_db(cluster, prefix);
+    c.batch_execute(&format!(
+        "ALTER DATABASE {name} SET timezone = 'America/New_York'"
+    ))
+    .unwrap();
+    drop(c);
+    let c = cluster.connect(&name).unwrap();
+    Some((name, c))
+}
+
+const EVENTS: &str = "CREATE TABLE events (id bigint PRIMARY KEY, at timestamp NOT NULL);";
+const EVENTS_SEED: &str = "INSERT INTO events SELECT g, timestamp '2024-03-10 06:30' + g * interval '7 hours' \
+                           FROM generate_series(1, 3000) g;";
+const EVENTS_MIGRATION: &str =
+    "SET timezone = 'UTC';\nALTER TABLE events ALTER COLUMN at TYPE timestamptz;";
+
+#[test]
+fn the_migrations_time_zone_travels_with_every_step_and_the_sync_trigger() {
+    let Some((_, mut orig)) = db_in_new_york("tz_orig") else {
+        return;
+    };
+    let (_, mut planned) = db_in_new_york("tz_plan").unwrap();
+    for c in [&mut orig, &mut planned] {
+        c.batch_execute(EVENTS).unwrap();
+        c.batch_execute(EVENTS_SEED).unwrap();
+    }
+    let plan = plan_for(EVENTS, EVENTS_MIGRATION);
+    for step in &plan.steps {
+        let sets = step.statements.iter().any(|s| s == "SET timezone = 'UTC';");
+        let resets = step.statements.iter().any(|s| s == "RESET timezone;");
+        if step.kind != StepKind::Deploy && step.transactional {
+            assert!(
+                sets && resets,
+                "step {} `{}` does not carry the migration's SET timezone: {:?}",
+                step.id,
+                step.title,
+                step.statements
+            );
+        }
+    }
+    // The original migration: one transaction, as the runner would run it.
+    let mut tx = orig.transaction().unwrap();
+    tx.batch_execute(EVENTS_MIGRATION).unwrap();
+    tx.commit().unwrap();
+    orig.batch_execute("RESET timezone").unwrap();
+    // While the plan runs, the application (New York session) keeps writing naive
+    // timestamps to the old column; after the plan they must read as the migration's
+    // conversion (UTC) made them, like every other row.
+    let split = plan
+        .steps
+        .iter()
+        .position(|s| s.phase != Phase::Expand)
+        .unwrap_or(plan.steps.len());
+    run_steps(&mut planned, &plan, &plan.steps[..split]);
+    if split < plan.steps.len() {
+        planned
+            .batch_execute("INSERT INTO events VALUES (9001, timestamp '2024-07-01 12:00')")
+            .unwrap();
+    }
+    run_steps(&mut planned, &plan, &plan.steps[split..]);
+    if split == plan.steps.len() {
+        planned
+            .batch_execute(
+                "SET timezone = 'UTC'; INSERT INTO events VALUES (9001, '2024-07-01 12:00'); RESET timezone;",
+            )
+            .unwrap();
+    }
+    orig.batch_execute("SET timezone = 'UTC'; INSERT INTO events VALUES (9001, '2024-07-01 12:00'); RESET timezone;")
+        .unwrap();
+    assert_same_schema(&mut orig, &mut planned, &plan);
+    let a = rows(&mut orig, "events", "id", &[]);
+    let b = rows(&mut planned, "events", "id", &[]);
+    let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert_eq!(
+        differing,
+        0,
+        "{differing} rows differ, e.g. {:?}",
+        a.iter().zip(&b).find(|(x, y)| x != y)
+    );
+}
+
+const ACCOUNTS: &str = "CREATE TABLE accounts (id bigint NOT NULL, tenant integer NOT NULL, name text, \
+                        CONSTRAINT accounts_pkey PRIMARY KEY (id));";
+const ACCOUNTS_SEED: &str =
+    "INSERT INTO accounts SELECT g, g % 17, 'n' || g FROM generate_series(1, 5000) g;";
+
+fn assert_key_swap_keeps_a_key(prefix: &str, migration: &str) {
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let plan = plan_for(ACCOUNTS, migration);
+    let (_, mut orig) = fresh_db(cluster, &format!("{prefix}_orig"));
+    let (_, mut planned) = fresh_db(cluster, &format!("{prefix}_plan"));
+    for c in [&mut orig, &mut planned] {
+        c.batch_execute(ACCOUNTS).unwrap();
+        c.batch_execute(ACCOUNTS_SEED).unwrap();
+    }
+    let mut tx = orig.transaction().unwrap();
+    tx.batch_execute(migration).unwrap();
+    tx.commit().unwrap();
+    for (i, step) in plan.steps.iter().enumerate() {
+        run_steps(&mut planned, &plan, std::slice::from_ref(step));
+        assert_eq!(
+            pk_count(&mut planned, "accounts"),
+            1,
+            "after step {} ({}) the table has no primary key\n{}",
+            i + 1,
+            step.title,
+            lockstep::plan::render_md::render(&plan, "plan.yaml")
+        );
+        // The key still holds while the replacement is built: duplicates are refused.
+        let dup = planned.batch_execute("INSERT INTO accounts VALUES (1, 1, 'dup')");
+        assert!(
+            dup.is_err(),
+            "after step {} a duplicate key was accepted",
+            i + 1
+        );
+    }
+    assert_same_schema(&mut orig, &mut planned, &plan);
+}
+
+#[test]
+fn replacing_a_primary_key_never_leaves_the_table_without_one() {
+    assert_key_swap_keeps_a_key(
+        "pk_two",
+        "ALTER TABLE accounts DROP CONSTRAINT accounts_pkey;\n\
+         ALTER TABLE accounts ADD PRIMARY KEY (tenant, id);",
+    );
+}
+
+#[test]
+fn replacing_a_primary_key_in_one_statement_keeps_its_name_and_a_key() {
+    assert_key_swap_keeps_a_key(
+        "pk_one",
+        "ALTER TABLE accounts DROP CONSTRAINT accounts_pkey, \
+         ADD CONSTRAINT accounts_pkey PRIMARY KEY (tenant, id);",
+    );
+}
+
+const ORDERS: &str = "CREATE TABLE orders (id bigserial PRIMARY KEY, total integer NOT NULL);";
+const ORDERS_SEED: &str = "INSERT INTO orders (total) SELECT g FROM generate_series(1, 4000) g;";
+const ORDERS_MIGRATION: &str = "ALTER TABLE orders ADD COLUMN total_cents bigint;\n\
+     UPDATE orders SET total_cents = total * 100;\n\
+     ALTER TABLE orders ALTER COLUMN total_cents SET NOT NULL;";
+
+#[test]
+fn not_null_on_a_backfilled_column_waits_for_the_new_application_and_catches_up() {
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let plan = plan_for(ORDERS, ORDERS_MIGRATION);
+    let deploy = plan
+        .steps
+        .iter()
+        .position(|s| s.kind == StepKind::Deploy && s.title.contains("total_cents"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no deploy point before NOT NULL:\n{}",
+                lockstep::plan::render_md::render(&plan, "plan.yaml")
+            )
+        });
+    let check = plan
+        .steps
+        .iter()
+        .position(|s| s.statements.iter().any(|q| q.contains("NOT VALID")))
+        .expect("a NOT VALID check");
+    assert!(
+        deploy < check,
+        "the NOT VALID check runs before the deploy point"
+    );
+    let (_, mut c) = fresh_db(cluster, "nn_backfill");
+    c.batch_execute(ORDERS).unwrap();
+    c.batch_execute(ORDERS_SEED).unwrap();
+    // Until the deploy point the old application inserts orders without total_cents;
+    // after it, the new one writes it.
+    for (i, step) in plan.steps.iter().enumerate() {
+        if i < deploy {
+            c.batch_execute("INSERT INTO orders (total) VALUES (7)")
+                .unwrap_or_else(|e| {
+                    panic!("old application's insert failed before step {}: {e}", i + 1)
+                });
+        } else {
+            c.batch_execute("INSERT INTO orders (total, total_cents) VALUES (8, 800)")
+                .unwrap_or_else(|e| {
+                    panic!("new application's insert failed before step {}: {e}", i + 1)
+                });
+        }
+        run_steps(&mut c, &plan, std::slice::from_ref(step));
+    }
+    let wrong: i64 = c
+        .query_one(
+            "SELECT count(*) FROM orders WHERE total_cents IS DISTINCT FROM total * 100",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(wrong, 0, "rows with a missing or wrong total_cents");
+    let not_null: bool = c
+        .query_one(
+            "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'total_cents'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(not_null);
+}
