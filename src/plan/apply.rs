@@ -11,9 +11,14 @@
 //! their checkpoint. Deploy points are skipped: the caller is responsible for the
 //! application being compatible with both shapes of the schema.
 //!
-//! Used by the write-stall benchmark and by the planner's live tests.
+//! With [`ApplyOptions::stop_at_deploy`] (what `lockstep apply` uses) the run stops at the
+//! next deploy point instead, so the operator deploys the application version the plan
+//! asks for and runs the command again; [`ApplyOptions::done_through`] skips the steps an
+//! earlier run applied.
+//!
+//! Used by `lockstep apply`, the write-stall benchmark and the planner's live tests.
 
-use super::{BackfillSpec, Plan, Step, StepKind};
+use super::{BackfillSpec, Phase, Plan, Step, StepKind};
 use crate::live::LiveError;
 use crate::live::backfill_runner::{self, BackfillJob, Outcome, Overrides};
 use crate::live::connect::{Db, error_text};
@@ -27,6 +32,23 @@ pub struct ApplyOptions {
     pub backfill: Overrides,
     /// Print one line per step (and the runner's progress) to stderr.
     pub verbose: bool,
+    /// Steps with an id up to this one were applied by an earlier run: skipped.
+    pub done_through: usize,
+    /// Stop before a deploy point, except `confirmed_deploy`.
+    pub stop_at_deploy: bool,
+    /// The deploy point an earlier run stopped at: running again says it was deployed.
+    pub confirmed_deploy: Option<usize>,
+    /// Stop before the first step of a later phase.
+    pub until_phase: Option<Phase>,
+}
+
+/// Why a run stopped before the end of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApplyStop {
+    /// At this deploy point: deploy what it says, then run again.
+    Deploy { step: usize, title: String },
+    /// Before this step, the first of a phase after `--until-phase`.
+    Phase { step: usize, phase: Phase },
 }
 
 /// What happened to one step.
@@ -50,6 +72,8 @@ pub struct ApplyReport {
     pub steps: Vec<StepOutcome>,
     /// Wall time from the first step to the last.
     pub elapsed: Duration,
+    /// Set when the run stopped before the end (deploy point or phase limit).
+    pub stopped: Option<ApplyStop>,
 }
 
 /// Why a plan could not be applied. Steps before the failing one stay applied (each step
@@ -220,7 +244,27 @@ pub fn apply_plan(
     // The runner stops between batches when this is set; nothing sets it here, a caller
     // wanting Ctrl-C handling runs the backfill through the CLI.
     let never = AtomicBool::new(false);
-    for step in &plan.steps {
+    let mut stopped = None;
+    for step in plan.steps.iter().filter(|s| s.id > options.done_through) {
+        if let Some(limit) = options.until_phase
+            && step.phase > limit
+        {
+            stopped = Some(ApplyStop::Phase {
+                step: step.id,
+                phase: step.phase,
+            });
+            break;
+        }
+        if step.kind == StepKind::Deploy
+            && options.stop_at_deploy
+            && options.confirmed_deploy != Some(step.id)
+        {
+            stopped = Some(ApplyStop::Deploy {
+                step: step.id,
+                title: step.title.clone(),
+            });
+            break;
+        }
         let t = Instant::now();
         let mut backfill = None;
         let attempts = match step.kind {
@@ -231,12 +275,32 @@ pub fn apply_plan(
                     None => run_sql_step(db, plan, step, options.verbose)?,
                     Some(spec) => {
                         let job = backfill_job(spec);
-                        let outcome = backfill_runner::run_job(db, &job, &options.backfill, &never)
-                            .map_err(|source| ApplyError::Backfill {
-                                step: step.id,
-                                title: step.title.clone(),
-                                source,
+                        // The migration's session settings (`SET timezone …`) the step
+                        // carries apply to the runner's batches too.
+                        let (set, reset) = session_settings(step);
+                        for s in &set {
+                            db.client().batch_execute(s).map_err(|e| {
+                                let f = failure(s, &e);
+                                ApplyError::Step {
+                                    step: step.id,
+                                    title: step.title.clone(),
+                                    attempts: 1,
+                                    statement: f.statement,
+                                    message: f.message,
+                                    code: f.code,
+                                }
                             })?;
+                        }
+                        let outcome = backfill_runner::run_job(db, &job, &options.backfill, &never);
+                        for s in &reset {
+                            // Best effort: a failed RESET leaves only a session setting.
+                            let _ = db.client().batch_execute(s);
+                        }
+                        let outcome = outcome.map_err(|source| ApplyError::Backfill {
+                            step: step.id,
+                            title: step.title.clone(),
+                            source,
+                        })?;
                         let (Outcome::Done {
                             rows_changed,
                             batches,
@@ -275,5 +339,27 @@ pub fn apply_plan(
     Ok(ApplyReport {
         steps,
         elapsed: started.elapsed(),
+        stopped,
     })
+}
+
+/// The session `SET`s at the start of a step's statements and the `RESET`s at its end
+/// (timeouts excluded: the runner sets its own).
+fn session_settings(step: &Step) -> (Vec<String>, Vec<String>) {
+    let set = step
+        .statements
+        .iter()
+        .take_while(|s| s.starts_with("SET "))
+        .filter(|s| !s.contains("lock_timeout") && !s.contains("statement_timeout"))
+        .cloned()
+        .collect();
+    let mut reset: Vec<String> = step
+        .statements
+        .iter()
+        .rev()
+        .take_while(|s| s.starts_with("RESET "))
+        .cloned()
+        .collect();
+    reset.reverse();
+    (set, reset)
 }
