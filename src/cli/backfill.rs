@@ -1,10 +1,11 @@
-//! `lockstep backfill run PLAN.yaml`: executes a plan's backfill steps, resumably.
+//! `lockstep backfill run PLAN.yaml`: executes a plan's backfill steps, resumably;
+//! `lockstep backfill cleanup`: drops lockstep's own state (the `lockstep` schema).
 
 use super::dry_run::live_report;
 use super::lint::load_config;
 use super::{EXIT_ERROR, print_error};
 use crate::config::parse_duration;
-use crate::live::backfill_runner::{self, Outcome, Overrides};
+use crate::live::backfill_runner::{self, Outcome, Overrides, TriggerPolicy};
 use crate::live::connect::{self, Db};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -28,6 +29,22 @@ pub enum BackfillCommand {
         after_help = "Examples:\n  lockstep plan db/migrations --format yaml > plan.yaml\n  lockstep backfill run plan.yaml --step 3 --database-url postgres://app@db/shop\n  lockstep backfill run plan.yaml --target-batch-time 500ms --max-lag 2s"
     )]
     Run(RunArgs),
+    /// Drop lockstep's state from the database: the `lockstep` schema with its checkpoint
+    /// tables and backfill procedures (after the plan is done, or to forget a job).
+    #[command(
+        after_help = "Refuses while a backfill job is running, and while a job is unfinished unless --force.\nExamples:\n  lockstep backfill cleanup --database-url postgres://app@db/shop"
+    )]
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// The database (default: DATABASE_URL, then the PG* variables).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Also drop the state of unfinished jobs (they would start over from the first row).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -58,12 +75,33 @@ pub struct RunArgs {
     /// Configuration file (its `backfill:` settings apply unless a flag says otherwise).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Let the table's triggers fire for the backfill's writes (by default a run refuses
+    /// when a user trigger would fire, e.g. one that sets updated_at).
+    #[arg(long, conflicts_with = "disable_user_triggers")]
+    pub allow_triggers: bool,
+    /// Skip user triggers for the backfill's own writes (`SET LOCAL
+    /// session_replication_role = replica` per batch; needs a superuser, or on PostgreSQL
+    /// 15+ `GRANT SET ON PARAMETER session_replication_role`). Refused where it would also
+    /// skip foreign-key checks on the columns written.
+    #[arg(long)]
+    pub disable_user_triggers: bool,
+    /// Forget the job's checkpoint and start from the first row. Needed after a checkpoint
+    /// was lost; a non-idempotent backfill changes already-changed rows again.
+    #[arg(long)]
+    pub restart: bool,
 }
 
 /// Runs `lockstep backfill …`.
 pub fn run(args: &BackfillArgs, quiet: bool) -> ExitCode {
     match &args.command {
         BackfillCommand::Run(r) => match run_inner(r, quiet) {
+            Ok(code) => code,
+            Err(e) => {
+                print_error(&e);
+                ExitCode::from(EXIT_ERROR)
+            }
+        },
+        BackfillCommand::Cleanup(c) => match cleanup(c, quiet) {
             Ok(code) => code,
             Err(e) => {
                 print_error(&e);
@@ -87,6 +125,14 @@ fn run_inner(args: &RunArgs, quiet: bool) -> miette::Result<ExitCode> {
     let config = load_config(args.config.as_deref())?;
     let cfg = config.file.backfill.clone().unwrap_or_default();
     let overrides = Overrides {
+        triggers: if args.allow_triggers {
+            TriggerPolicy::Allow
+        } else if args.disable_user_triggers {
+            TriggerPolicy::Disable
+        } else {
+            TriggerPolicy::Refuse
+        },
+        restart: args.restart,
         batch_size: args.batch_size.or(cfg.batch_size),
         target_batch_time: duration("target-batch-time", &args.target_batch_time)?
             .or(cfg.target_batch_time.map(|m| m.0)),
@@ -114,15 +160,7 @@ fn run_inner(args: &RunArgs, quiet: bool) -> miette::Result<ExitCode> {
             None => miette::miette!("{}: the plan has no backfill steps", args.plan.display()),
         });
     }
-    let params = connect::from_flag_or_env(args.database_url.as_deref(), &connect::process_env)
-        .map_err(live_report)?
-        .ok_or_else(|| {
-            miette::miette!(
-                help = "pass --database-url postgres://user@host/db, or set DATABASE_URL or PGHOST/PGDATABASE",
-                "no database named"
-            )
-        })?;
-    let mut db = Db::connect(&params).map_err(live_report)?;
+    let mut db = open(args.database_url.as_deref())?;
     let stop = backfill_runner::install_ctrlc();
     for step in selected {
         if !quiet {
@@ -157,6 +195,27 @@ fn run_inner(args: &RunArgs, quiet: bool) -> miette::Result<ExitCode> {
                 return Ok(ExitCode::from(EXIT_INTERRUPTED));
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(url: Option<&str>) -> miette::Result<Db> {
+    let params = connect::from_flag_or_env(url, &connect::process_env)
+        .map_err(live_report)?
+        .ok_or_else(|| {
+            miette::miette!(
+                help = "pass --database-url postgres://user@host/db, or set DATABASE_URL or PGHOST/PGDATABASE",
+                "no database named"
+            )
+        })?;
+    Db::connect(&params).map_err(live_report)
+}
+
+fn cleanup(args: &CleanupArgs, quiet: bool) -> miette::Result<ExitCode> {
+    let mut db = open(args.database_url.as_deref())?;
+    let report = backfill_runner::cleanup(&mut db, args.force).map_err(live_report)?;
+    if !quiet {
+        eprintln!("{report}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,12 +12,29 @@
 //! - shows an indicatif bar (rows / estimate, rate, ETA) on a terminal and plain log lines
 //!   otherwise; Ctrl-C lets the running batch commit and then stops.
 //!
+//! Safety (the protocol is described in [`crate::plan::backfill`], and the psql procedure
+//! follows it too):
+//! - one runner per job: a session advisory lock; a second runner exits with the pid of
+//!   the session that holds it, before writing anything;
+//! - nothing is written before the batch statements compile on the server (a run before
+//!   the plan's expand steps fails cleanly) and before the triggers on the written table
+//!   have been checked ([`TriggerPolicy`]);
+//! - state lives in the `lockstep` schema; a started job is never silently restarted: a
+//!   missing checkpoint row, a recreated checkpoint table or a different plan is refused
+//!   (`--restart` starts over explicitly);
+//! - each batch locks and checks its checkpoint row and updates exactly that row in the
+//!   batch's transaction.
+//!
 //! The job is read from the plan YAML with serde into [`BackfillJob`], which mirrors the
 //! fields of the planner's `backfill` spec that the runner needs.
 
 use super::LiveError;
 use super::connect::{Db, error_text};
 use crate::pg::quote_ident;
+use crate::plan::backfill::{
+    CHECKPOINT_TABLE, EVENT_DELETE, EVENT_INSERT, EVENT_UPDATE, HOLDER_SQL, JOBS_TABLE,
+    WRITE_HAZARDS_SQL, dml_writes, lock_key, state_schema_statements,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Deserialize;
 use std::io::IsTerminal;
@@ -64,6 +81,31 @@ pub struct BackfillJob {
     pub first_batch_sql: String,
     /// `$1 text[]` last key, `$2 text[]` upper, `$3 bigint` size → as above.
     pub next_batch_sql: String,
+    /// The statement of one batch as the planner wrote it (`__LOCKSTEP_IN_BATCH__` for the
+    /// batch's rows): tells which table is written and which columns are set. Empty in
+    /// hand-written plans: then every trigger and foreign key on `table` counts.
+    #[serde(default)]
+    pub dml: String,
+}
+
+impl BackfillJob {
+    /// The plan step's fingerprint ([`crate::plan::backfill::fingerprint`]).
+    pub fn fingerprint(&self) -> String {
+        let key: Vec<(&str, &str)> = self
+            .key
+            .iter()
+            .map(|k| (k.name.as_str(), k.ty.as_str()))
+            .collect();
+        crate::plan::backfill::fingerprint(
+            &self.job,
+            &self.table,
+            &key,
+            &self.dml,
+            &self.upper_bound_sql,
+            &self.first_batch_sql,
+            &self.next_batch_sql,
+        )
+    }
 }
 
 fn default_min_batch() -> u64 {
@@ -124,9 +166,29 @@ pub fn parse_plan(text: &str) -> Result<Vec<PlanStep>, String> {
     Ok(out)
 }
 
+/// What to do about user triggers that would fire for the backfill's own writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TriggerPolicy {
+    /// Refuse to run, naming the triggers and the choices (the default).
+    #[default]
+    Refuse,
+    /// Let them fire (`--allow-triggers`): the user knows what they do.
+    Allow,
+    /// Skip them for the backfill's writes only (`--disable-user-triggers`): each batch
+    /// runs with `SET LOCAL session_replication_role = replica`. Refused when the role may
+    /// not set it, when a trigger fires in replica mode anyway (`ENABLE ALWAYS` /
+    /// `ENABLE REPLICA`), or when replica mode would also skip a foreign key's checks or
+    /// actions for the columns written.
+    Disable,
+}
+
 /// Overrides from the command line (or `backfill:` in lockstep.yaml).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// Triggers on the written table.
+    pub triggers: TriggerPolicy,
+    /// Forget the job's checkpoint and start from the first row (`--restart`).
+    pub restart: bool,
     pub batch_size: Option<u64>,
     pub target_batch_time: Option<Duration>,
     pub sleep: Option<Duration>,
@@ -170,8 +232,7 @@ fn read_checkpoint(db: &mut Db, job: &BackfillJob) -> Result<Option<Checkpoint>,
     let rows = db.query(
         "reading the checkpoint",
         &format!(
-            "SELECT upper_key, last_key, rows_done, batches, done FROM {} WHERE job = $1",
-            qualified(&job.checkpoint_table)
+            "SELECT upper_key, last_key, rows_done, batches, done FROM {CHECKPOINT_TABLE} WHERE job = $1"
         ),
         &[&job.job],
     )?;
@@ -262,31 +323,328 @@ pub fn run_job(
     overrides: &Overrides,
     stop: &AtomicBool,
 ) -> Result<Outcome, LiveError> {
-    let cp = qualified(&job.checkpoint_table);
-    db.batch(
-        "creating the checkpoint table",
-        &format!(
-            "CREATE TABLE IF NOT EXISTS {cp} (job text PRIMARY KEY, upper_key text[], \
-             last_key text[], rows_done bigint NOT NULL DEFAULT 0, batches bigint NOT NULL DEFAULT 0, \
-             batch_size integer, done boolean NOT NULL DEFAULT false, \
-             started_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())"
+    if job.checkpoint_table != CHECKPOINT_TABLE {
+        return Err(fail(
+            job,
+            format!(
+                "the plan keeps its checkpoint in {:?}; lockstep keeps checkpoints in {CHECKPOINT_TABLE} \
+                 (its own schema, never the application's): write the plan again with this version",
+                job.checkpoint_table
+            ),
+        ));
+    }
+    let key = lock_key(&job.job);
+    let got: bool = db
+        .query_one(
+            "taking the job's advisory lock",
+            "SELECT pg_try_advisory_lock($1)",
+            &[&key],
+        )?
+        .get(0);
+    if !got {
+        let holder: Option<i32> = db
+            .query("finding the session that runs the job", HOLDER_SQL, &[&key])?
+            .first()
+            .map(|r| r.get(0));
+        let who = holder.map_or("pid unknown".to_string(), |p| format!("pid {p}"));
+        return Err(fail(
+            job,
+            format!(
+                "another session ({who}) is running this job; nothing was written. Wait for it to \
+                 finish, or stop it first (SELECT pg_cancel_backend(<pid>)); a run resumes where it stopped"
+            ),
+        ));
+    }
+    let result = run_locked(db, job, overrides, stop);
+    // Released after errors too (a lost connection releases it by itself).
+    let _ = db
+        .client()
+        .execute("SELECT pg_advisory_unlock($1)", &[&key]);
+    result
+}
+
+fn fail(job: &BackfillJob, message: String) -> LiveError {
+    LiveError::Backfill(format!("job {}: {message}", job.job))
+}
+
+/// The hint for a started job whose progress cannot be trusted.
+const RESTART_HINT: &str = "check what happened, then start over from the first row with --restart \
+     (rows a non-idempotent backfill such as `SET n = n + 1` already changed would change again)";
+
+/// Checks that must pass before anything is written: the batch statements compile, and
+/// the triggers on the written table are dealt with. Returns whether batches run with
+/// `session_replication_role = replica`.
+fn preflight(db: &mut Db, job: &BackfillJob, overrides: &Overrides) -> Result<bool, LiveError> {
+    for sql in [
+        &job.upper_bound_sql,
+        &job.first_batch_sql,
+        &job.next_batch_sql,
+    ] {
+        // Parse analysis only: a missing table or column fails here, nothing runs.
+        if let Err(e) = db.client().prepare(sql.trim().trim_end_matches(';')) {
+            return Err(fail(
+                job,
+                format!(
+                    "the step cannot run yet: {}; run the plan's earlier steps (expand) first. \
+                     Nothing was written",
+                    error_text(&e)
+                ),
+            ));
+        }
+    }
+    let writes = dml_writes(&job.dml);
+    let (target, events, set_cols) = match &writes {
+        Some(w) => (w.table.clone(), w.events, w.set_columns.clone()),
+        None => (
+            qualified(&job.table),
+            EVENT_INSERT | EVENT_UPDATE | EVENT_DELETE,
+            None,
         ),
+    };
+    let oid: Option<u32> = db
+        .query_one(
+            "finding the written table",
+            "SELECT to_regclass($1)::oid",
+            &[&target],
+        )?
+        .get(0);
+    let Some(oid) = oid else {
+        return Err(fail(
+            job,
+            format!(
+                "table {target} does not exist; run the plan's earlier steps first. Nothing was written"
+            ),
+        ));
+    };
+    let hazards = db.query(
+        "listing triggers and foreign keys on the written table",
+        WRITE_HAZARDS_SQL,
+        &[&oid, &events, &set_cols],
     )?;
-    // The range is fixed here, once: rows inserted later are the application's job.
-    db.query(
-        "recording the job",
-        &format!(
-            "INSERT INTO {cp} (job, upper_key) SELECT $1, u.upper_key FROM ({}) u \
-             ON CONFLICT (job) DO NOTHING",
-            job.upper_bound_sql.trim().trim_end_matches(';')
-        ),
-        &[&job.job],
-    )?;
-    let Some(mut state) = read_checkpoint(db, job)? else {
-        return Err(LiveError::Backfill(format!(
-            "job {}: checkpoint row vanished",
+    let mut firing = Vec::new();
+    let mut replica_unsafe = Vec::new();
+    for r in &hazards {
+        let kind: String = r.get(0);
+        let name: String = r.get(1);
+        let enabled: String = r.get(2);
+        let def: String = r.get(3);
+        let line = format!("  - {kind} {name}: {def}");
+        if kind == "trigger" && (enabled == "O" || enabled == "A") {
+            firing.push(line.clone());
+        }
+        if kind == "foreign key" || enabled == "A" || enabled == "R" {
+            replica_unsafe.push(line);
+        }
+    }
+    match overrides.triggers {
+        TriggerPolicy::Refuse if !firing.is_empty() => Err(fail(
+            job,
+            format!(
+                "its writes to {target} would fire these triggers on every row it changes, which can \
+                 rewrite columns the backfill was not asked to change (an updated_at, an audit row):\n{}\n\
+                 Nothing was written. Choose one:\n  --allow-triggers         let them run, knowingly\n  \
+                 --disable-user-triggers  skip them for the backfill's own writes (each batch runs with \
+                 SET LOCAL session_replication_role = replica; needs a superuser, or on PostgreSQL 15+ \
+                 GRANT SET ON PARAMETER session_replication_role TO <role>)",
+                firing.join("\n")
+            ),
+        )),
+        TriggerPolicy::Refuse => Ok(false),
+        TriggerPolicy::Allow => {
+            if !firing.is_empty() {
+                eprintln!(
+                    "backfill {}: --allow-triggers: these triggers run for every row changed:\n{}",
+                    job.job,
+                    firing.join("\n")
+                );
+            }
+            Ok(false)
+        }
+        TriggerPolicy::Disable => {
+            if !replica_unsafe.is_empty() {
+                return Err(fail(
+                    job,
+                    format!(
+                        "--disable-user-triggers is not safe here: with session_replication_role = replica \
+                         these would still fire (ENABLE ALWAYS / ENABLE REPLICA triggers) or their checks and \
+                         actions would be skipped (foreign keys over the columns written):\n{}\n\
+                         Nothing was written; use --allow-triggers, or change the triggers first",
+                        replica_unsafe.join("\n")
+                    ),
+                ));
+            }
+            let probe = {
+                let mut tx = db
+                    .client()
+                    .transaction()
+                    .map_err(|e| LiveError::query("checking session_replication_role", &e))?;
+                let r = tx.batch_execute("SET LOCAL session_replication_role = replica");
+                // Dropped: rolled back.
+                drop(tx);
+                r
+            };
+            match probe {
+                Ok(()) => Ok(true),
+                Err(e) => Err(fail(
+                    job,
+                    format!(
+                        "--disable-user-triggers needs permission to set session_replication_role, and \
+                         the server said: {}. Connect as a superuser, or on PostgreSQL 15+ run \
+                         GRANT SET ON PARAMETER session_replication_role TO <role>; or use --allow-triggers. \
+                         Nothing was written",
+                        error_text(&e)
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+/// Creates the `lockstep` schema and its tables (serialised between runners, so two first
+/// runs do not race on `CREATE SCHEMA`).
+fn setup_state(db: &mut Db) -> Result<(), LiveError> {
+    let mut tx = db
+        .client()
+        .transaction()
+        .map_err(|e| LiveError::query("creating the lockstep schema", &e))?;
+    let setup_key = lock_key("\u{0}lockstep setup");
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&setup_key])
+        .map_err(|e| LiveError::query("creating the lockstep schema", &e))?;
+    for s in state_schema_statements() {
+        tx.batch_execute(&s).map_err(|e| {
+            LiveError::Backfill(format!(
+                "creating the lockstep schema (the role needs CREATE on the database, or create \
+                 the schema `lockstep` for it): {}",
+                error_text(&e)
+            ))
+        })?;
+    }
+    tx.commit()
+        .map_err(|e| LiveError::query("creating the lockstep schema", &e))
+}
+
+/// Records a new job, or checks that a started one may resume (see the module docs).
+fn record_job(db: &mut Db, job: &BackfillJob, fp: &str, restart: bool) -> Result<(), LiveError> {
+    let q = |e: postgres::Error| LiveError::query("recording the job", &e);
+    let mut tx = db.client().transaction().map_err(q)?;
+    tx.batch_execute(&format!(
+        "SET LOCAL lock_timeout = '{}ms'",
+        job.lock_timeout_ms.max(1)
+    ))
+    .map_err(q)?;
+    if restart {
+        tx.execute(
+            &format!("DELETE FROM {CHECKPOINT_TABLE} WHERE job = $1"),
+            &[&job.job],
+        )
+        .map_err(q)?;
+        tx.execute(
+            &format!("DELETE FROM {JOBS_TABLE} WHERE job = $1"),
+            &[&job.job],
+        )
+        .map_err(q)?;
+        eprintln!(
+            "backfill {}: --restart: starting from the first row",
             job.job
-        )));
+        );
+    }
+    let cp_oid: u32 = tx
+        .query_one(&format!("SELECT '{CHECKPOINT_TABLE}'::regclass::oid"), &[])
+        .map_err(q)?
+        .get(0);
+    let ledger = tx
+        .query_opt(
+            &format!(
+                "SELECT fingerprint, checkpoint_oid FROM {JOBS_TABLE} WHERE job = $1 FOR UPDATE"
+            ),
+            &[&job.job],
+        )
+        .map_err(q)?
+        .map(|r| (r.get::<_, String>(0), r.get::<_, u32>(1)));
+    let cp = tx
+        .query_opt(
+            &format!("SELECT fingerprint FROM {CHECKPOINT_TABLE} WHERE job = $1 FOR UPDATE"),
+            &[&job.job],
+        )
+        .map_err(q)?
+        .map(|r| r.get::<_, String>(0));
+    let other_fp = ledger
+        .as_ref()
+        .map(|l| &l.0)
+        .filter(|f| *f != fp)
+        .or(cp.as_ref().filter(|f| *f != fp));
+    if let Some(other) = other_fp {
+        return Err(fail(
+            job,
+            format!(
+                "it was started by a different plan (fingerprint {other}, this plan {fp}): the \
+                 step's SQL changed since. Finish it with the plan that started it, or start over \
+                 with --restart. Nothing was written"
+            ),
+        ));
+    }
+    match (&ledger, &cp) {
+        (Some((_, oid)), _) if *oid != cp_oid => Err(fail(
+            job,
+            format!(
+                "{CHECKPOINT_TABLE} was dropped and recreated after the job started, so its \
+                 progress is lost; {RESTART_HINT}. Nothing was written"
+            ),
+        )),
+        (Some(_), None) => Err(fail(
+            job,
+            format!(
+                "the job started but its checkpoint row is gone (deleted, or {CHECKPOINT_TABLE} \
+                 emptied); {RESTART_HINT}. Nothing was written"
+            ),
+        )),
+        (None, Some(_)) => Err(fail(
+            job,
+            format!(
+                "it has a checkpoint row but no record in {JOBS_TABLE} (emptied or recreated); \
+                 {RESTART_HINT}. Nothing was written"
+            ),
+        )),
+        (Some(_), Some(_)) => tx.commit().map_err(q),
+        (None, None) => {
+            tx.execute(
+                &format!(
+                    "INSERT INTO {JOBS_TABLE} (job, fingerprint, checkpoint_oid) VALUES ($1, $2, $3)"
+                ),
+                &[&job.job, &fp, &cp_oid],
+            )
+            .map_err(q)?;
+            // The range is fixed here, once: rows inserted later are the application's job.
+            tx.execute(
+                &format!(
+                    "INSERT INTO {CHECKPOINT_TABLE} (job, fingerprint, upper_key) \
+                     SELECT $1, $2, u.upper_key FROM ({}) u",
+                    job.upper_bound_sql.trim().trim_end_matches(';')
+                ),
+                &[&job.job, &fp],
+            )
+            .map_err(q)?;
+            tx.commit().map_err(q)
+        }
+    }
+}
+
+fn run_locked(
+    db: &mut Db,
+    job: &BackfillJob,
+    overrides: &Overrides,
+    stop: &AtomicBool,
+) -> Result<Outcome, LiveError> {
+    let replica = preflight(db, job, overrides)?;
+    setup_state(db)?;
+    let fp = job.fingerprint();
+    record_job(db, job, &fp, overrides.restart)?;
+    let cp = CHECKPOINT_TABLE;
+    let Some(mut state) = read_checkpoint(db, job)? else {
+        return Err(fail(
+            job,
+            format!("its checkpoint row vanished right after it was recorded; {RESTART_HINT}"),
+        ));
     };
     let estimate: Option<u64> = db
         .query_one(
@@ -333,11 +691,21 @@ pub fn run_job(
         }
         let Some(upper) = state.upper_key.clone() else {
             // Empty table when the job started: nothing to do.
-            db.query(
-                "finishing the job",
-                &format!("UPDATE {cp} SET done = true, updated_at = now() WHERE job = $1"),
-                &[&job.job],
-            )?;
+            let n = db
+                .client()
+                .execute(
+                    &format!(
+                        "UPDATE {cp} SET done = true, updated_at = now() WHERE job = $1 AND fingerprint = $2"
+                    ),
+                    &[&job.job, &fp],
+                )
+                .map_err(|e| LiveError::query("finishing the job", &e))?;
+            if n != 1 {
+                return Err(fail(
+                    job,
+                    format!("its checkpoint row is gone; {RESTART_HINT}"),
+                ));
+            }
             break;
         };
         if stop.load(Ordering::SeqCst) || overrides.max_batches.is_some_and(|m| run_batches >= m) {
@@ -351,7 +719,13 @@ pub fn run_job(
             wait_for_replicas(db, max_lag, stop, &progress)?;
         }
         let t = Instant::now();
-        let result = run_batch(db, job, &cp, &state, &upper, size, statement_timeout);
+        let batch = BatchCtx {
+            job,
+            fp: &fp,
+            replica,
+            statement_timeout,
+        };
+        let result = run_batch(db, &batch, &state, &upper, size);
         let ms = t.elapsed().as_secs_f64() * 1e3;
         match result {
             Ok((scanned, changed, last)) => {
@@ -410,27 +784,82 @@ enum BatchError {
     Fatal(LiveError),
 }
 
-/// One batch and its checkpoint, in one transaction.
+/// What every batch of a run shares.
+struct BatchCtx<'a> {
+    job: &'a BackfillJob,
+    fp: &'a str,
+    /// Run with `session_replication_role = replica` (`--disable-user-triggers`).
+    replica: bool,
+    statement_timeout: Duration,
+}
+
+/// One batch and its checkpoint, in one transaction: the checkpoint row is locked and
+/// checked first (it must exist, belong to this plan and be where this run left it), and
+/// exactly that row is updated after the batch; anything else rolls the batch back.
 fn run_batch(
     db: &mut Db,
-    job: &BackfillJob,
-    cp: &str,
+    cx: &BatchCtx<'_>,
     state: &Checkpoint,
     upper: &Vec<Option<String>>,
     size: u64,
-    statement_timeout: Duration,
 ) -> Result<BatchResult, BatchError> {
+    let job = cx.job;
     let fatal = |what: &str, e: postgres::Error| BatchError::Fatal(LiveError::query(what, &e));
     let client = db.client();
     let mut tx = client
         .transaction()
         .map_err(|e| fatal("starting a batch", e))?;
     tx.batch_execute(&format!(
-        "SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'",
+        "SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'{}",
         job.lock_timeout_ms.max(1),
-        statement_timeout.as_millis().max(1)
+        cx.statement_timeout.as_millis().max(1),
+        if cx.replica {
+            // Local to this transaction: the application's sessions are not affected.
+            "; SET LOCAL session_replication_role = replica"
+        } else {
+            ""
+        }
     ))
     .map_err(|e| fatal("setting the batch's timeouts", e))?;
+    let row = tx
+        .query_opt(
+            &format!(
+                "SELECT c.last_key, c.done, j.checkpoint_oid = to_regclass('{CHECKPOINT_TABLE}')::oid \
+                   FROM {CHECKPOINT_TABLE} c LEFT JOIN {JOBS_TABLE} j ON j.job = c.job \
+                  WHERE c.job = $1 AND c.fingerprint = $2 FOR UPDATE OF c"
+            ),
+            &[&job.job, &cx.fp],
+        )
+        .map_err(|e| fatal("locking the checkpoint row", e))?;
+    let Some(row) = row else {
+        return Err(BatchError::Fatal(fail(
+            job,
+            format!(
+                "its checkpoint row disappeared mid-run (deleted, {CHECKPOINT_TABLE} emptied or \
+                 recreated); stopped, this batch was not applied. {RESTART_HINT}"
+            ),
+        )));
+    };
+    let last_now: Option<Vec<Option<String>>> = row.get(0);
+    let done_now: bool = row.get(1);
+    let same_table: Option<bool> = row.get(2);
+    if same_table != Some(true) {
+        return Err(BatchError::Fatal(fail(
+            job,
+            format!(
+                "{CHECKPOINT_TABLE} or {JOBS_TABLE} was recreated mid-run; stopped, this batch was \
+                 not applied. {RESTART_HINT}"
+            ),
+        )));
+    }
+    if last_now != state.last_key || done_now {
+        return Err(BatchError::Fatal(fail(
+            job,
+            "its checkpoint was moved by another session mid-run; stopped, this batch was not \
+             applied. Check for another runner, then run again to resume from the checkpoint"
+                .to_string(),
+        )));
+    }
     let size_param = i64::try_from(size).unwrap_or(i64::MAX);
     let row = match &state.last_key {
         None => tx.query_one(job.first_batch_sql.as_str(), &[upper, &size_param]),
@@ -446,10 +875,7 @@ fn run_batch(
                 "55P03" => BatchError::Retry("lock timeout".into()),
                 "57014" => BatchError::Retry("statement timeout".into()),
                 "40P01" | "40001" => BatchError::Retry(text),
-                _ => BatchError::Fatal(LiveError::Backfill(format!(
-                    "job {}: the batch failed: {text}",
-                    job.job
-                ))),
+                _ => BatchError::Fatal(fail(job, format!("the batch failed: {text}"))),
             });
         }
     };
@@ -465,15 +891,26 @@ fn run_batch(
     let scanned_u = u64::try_from(scanned).unwrap_or(0);
     let done = scanned_u < size;
     let size_i32 = i32::try_from(size).unwrap_or(i32::MAX);
-    tx.execute(
-        &format!(
-            "UPDATE {cp} SET last_key = COALESCE($2, last_key), rows_done = rows_done + $3, \
-             batches = batches + 1, batch_size = $4, done = $5, updated_at = clock_timestamp() \
-             WHERE job = $1"
-        ),
-        &[&job.job, &last, &changed, &size_i32, &done],
-    )
-    .map_err(|e| fatal("updating the checkpoint", e))?;
+    let updated = tx
+        .execute(
+            &format!(
+                "UPDATE {CHECKPOINT_TABLE} SET last_key = COALESCE($2, last_key), rows_done = rows_done + $3, \
+                 batches = batches + 1, batch_size = $4, done = $5, updated_at = clock_timestamp() \
+                 WHERE job = $1 AND fingerprint = $6"
+            ),
+            &[&job.job, &last, &changed, &size_i32, &done, &cx.fp],
+        )
+        .map_err(|e| fatal("updating the checkpoint", e))?;
+    if updated != 1 {
+        // Dropping `tx` rolls the batch back with it.
+        return Err(BatchError::Fatal(fail(
+            job,
+            format!(
+                "updating its checkpoint changed {updated} rows instead of 1; stopped, this batch \
+                 was not applied. {RESTART_HINT}"
+            ),
+        )));
+    }
     tx.commit().map_err(|e| fatal("committing the batch", e))?;
     Ok((scanned_u, u64::try_from(changed).unwrap_or(0), last))
 }
@@ -530,4 +967,98 @@ pub fn install_ctrlc() -> Arc<AtomicBool> {
         flag
     })
     .clone()
+}
+
+/// `lockstep backfill cleanup`: drops the `lockstep` schema's checkpoint tables and
+/// backfill procedures, then the schema. Refuses while a job is running (its advisory lock
+/// is held), and while a job is unfinished unless `force`. Objects someone else put in
+/// the schema are never dropped (the schema then stays, and the message says why).
+pub fn cleanup(db: &mut Db, force: bool) -> Result<String, LiveError> {
+    use crate::plan::backfill::STATE_SCHEMA;
+    let exists: bool = db
+        .query_one(
+            "looking for the lockstep schema",
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+            &[&STATE_SCHEMA],
+        )?
+        .get(0);
+    if !exists {
+        return Ok(format!(
+            "nothing to clean up: there is no schema {STATE_SCHEMA}"
+        ));
+    }
+    let q = |e: postgres::Error| LiveError::query("cleaning up the lockstep schema", &e);
+    let mut tx = db.client().transaction().map_err(q)?;
+    let has = |tx: &mut postgres::Transaction<'_>, t: &str| -> Result<bool, postgres::Error> {
+        Ok(tx
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&t])?
+            .get(0))
+    };
+    let mut jobs: Vec<(String, bool)> = Vec::new();
+    if has(&mut tx, JOBS_TABLE).map_err(q)? {
+        let unfinished = if has(&mut tx, CHECKPOINT_TABLE).map_err(q)? {
+            format!(
+                "SELECT j.job, coalesce(c.done, false) FROM {JOBS_TABLE} j \
+                 LEFT JOIN {CHECKPOINT_TABLE} c ON c.job = j.job ORDER BY 1"
+            )
+        } else {
+            format!("SELECT job, false FROM {JOBS_TABLE} ORDER BY 1")
+        };
+        for r in tx.query(&unfinished, &[]).map_err(q)? {
+            jobs.push((r.get(0), r.get(1)));
+        }
+    }
+    for (job, _) in &jobs {
+        let holder: Option<i32> = tx
+            .query_opt(HOLDER_SQL, &[&lock_key(job)])
+            .map_err(q)?
+            .map(|r| r.get(0));
+        if let Some(pid) = holder {
+            return Err(LiveError::Backfill(format!(
+                "backfill job {job} is running (pid {pid}); nothing was dropped. Wait for it to finish"
+            )));
+        }
+    }
+    let open: Vec<&str> = jobs
+        .iter()
+        .filter(|(_, done)| !done)
+        .map(|(j, _)| j.as_str())
+        .collect();
+    if !open.is_empty() && !force {
+        return Err(LiveError::Backfill(format!(
+            "unfinished backfill job(s): {}; nothing was dropped. Finish them with `lockstep backfill run`, \
+             or pass --force to forget them (they would start over from the first row)",
+            open.join(", ")
+        )));
+    }
+    tx.batch_execute(&format!(
+        "DROP TABLE IF EXISTS {CHECKPOINT_TABLE}, {JOBS_TABLE}"
+    ))
+    .map_err(q)?;
+    let procs: Vec<String> = tx
+        .query(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname = $1 AND p.proname LIKE 'backfill\\_%' AND p.prokind = 'p'",
+            &[&STATE_SCHEMA],
+        )
+        .map_err(q)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for p in &procs {
+        tx.batch_execute(&format!("DROP PROCEDURE {p}"))
+            .map_err(q)?;
+    }
+    if let Err(e) = tx.batch_execute(&format!("DROP SCHEMA {STATE_SCHEMA}")) {
+        return Err(LiveError::Backfill(format!(
+            "schema {STATE_SCHEMA} holds objects lockstep did not create, so nothing was dropped: {}",
+            error_text(&e)
+        )));
+    }
+    tx.commit().map_err(q)?;
+    Ok(format!(
+        "dropped schema {STATE_SCHEMA} ({} job record(s), {} procedure(s))",
+        jobs.len(),
+        procs.len()
+    ))
 }

@@ -151,29 +151,8 @@ fn is_invalid_index_cleanup(step: &Step) -> bool {
 
 /// The backfill runner's view of a plan's backfill spec.
 pub fn backfill_job(spec: &BackfillSpec) -> BackfillJob {
-    BackfillJob {
-        job: spec.job.clone(),
-        table: spec.table.clone(),
-        key: spec
-            .key
-            .iter()
-            .map(|k| backfill_runner::KeyColumn {
-                name: k.name.clone(),
-                ty: k.ty.clone(),
-            })
-            .collect(),
-        batch_size: spec.batch_size,
-        min_batch_size: spec.min_batch_size,
-        max_batch_size: spec.max_batch_size,
-        target_batch_time_ms: spec.target_batch_time_ms,
-        sleep_ms: spec.sleep_ms,
-        max_replica_lag_ms: spec.max_replica_lag_ms,
-        lock_timeout_ms: spec.lock_timeout_ms,
-        checkpoint_table: spec.checkpoint_table.clone(),
-        upper_bound_sql: spec.upper_bound_sql.clone(),
-        first_batch_sql: spec.first_batch_sql.clone(),
-        next_batch_sql: spec.next_batch_sql.clone(),
-    }
+    // One conversion, kept next to the spec (src/plan/backfill.rs).
+    spec.runner_job()
 }
 
 /// Runs a SQL step with its retry policy.
