@@ -5,7 +5,7 @@
 //! migrations, or by statements we could not parse) are simply absent: rules treat
 //! "unknown" as "existing table of unknown size", never as "new".
 
-use crate::ops::{ColumnDef, ConstraintKind, Expr, Generated, ObjName, Op, SqlType};
+use crate::ops::{ColumnDef, ConstraintKind, Expr, Generated, ObjName, Op, SqlType, Volatility};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,9 +107,39 @@ pub struct Catalog {
     pub indexes: Map<ObjName, Index>,
     pub views: Map<ObjName, View>,
     pub enums: Map<ObjName, Vec<String>>,
+    /// How complete the replay's knowledge is; kept apart from the schema maps so that
+    /// comparing two schemas (the rollback check) never compares what we know about them.
+    #[serde(skip)]
+    pub knowledge: Knowledge,
     /// Reverse lookups derived from `tables` and `indexes`, brought up to date when asked.
     #[serde(skip)]
     reverse: ReverseCell,
+}
+
+/// What the replay knows beyond the schema itself: which tables it knows in full, what the
+/// migrations did to tables it never saw created, what it knows to be absent, and the
+/// functions and extensions the history created.
+///
+/// Every statement whose schema effect is unknown (unparsed, a DO block with DDL) opens a
+/// new *era*: facts recorded in an earlier era no longer prove anything, because that
+/// statement may have changed any table (O(1): nothing is rewritten when an era opens).
+#[derive(Debug, Clone, Default)]
+pub struct Knowledge {
+    /// Statements with an unknown schema effect so far.
+    pub era: u32,
+    /// Tables whose every column and constraint the replay saw created, with the era in
+    /// which that was last true.
+    pub full: Map<ObjName, u32>,
+    /// Tables whose CREATE TABLE was not seen: what the migrations themselves did to them
+    /// (columns retyped or added, constraints added and validated). Never a full definition.
+    pub partial: Map<ObjName, Table>,
+    /// Tables and indexes the history created and then dropped (or renamed away), with the era.
+    pub absent: Map<ObjName, u32>,
+    /// Functions created by the history, with their declared volatility (`None`: not
+    /// declared, so VOLATILE).
+    pub functions: Map<ObjName, Option<Volatility>>,
+    /// Extensions created by the history.
+    pub extensions: imbl::OrdSet<String>,
 }
 
 /// [`Reverse`] behind a lock so that `&Catalog` lookups can bring it up to date. The lock is
@@ -250,6 +280,43 @@ impl Catalog {
         self.tables.get(name)
     }
 
+    /// The table as far as the replay knows it: its full definition, or what the migrations
+    /// did to it when its CREATE TABLE was not seen (columns and constraints it may have
+    /// more of). For questions that only need *some* facts (is this column's type known,
+    /// is there a validated CHECK), never for "this column does not exist".
+    pub fn table_facts(&self, name: &ObjName) -> Option<&Table> {
+        self.tables
+            .get(name)
+            .or_else(|| self.knowledge.partial.get(name))
+    }
+
+    /// The replay saw every column and constraint of `table` created, and no statement of
+    /// unknown effect ran since: a column or constraint it does not list does not exist.
+    pub fn knows_fully(&self, table: &ObjName) -> bool {
+        self.tables.contains_key(table)
+            && self.knowledge.full.get(table) == Some(&self.knowledge.era)
+    }
+
+    /// The history created `name` (a table or an index) and dropped it since, and no
+    /// statement of unknown effect ran in between: it does not exist now.
+    pub fn known_absent(&self, name: &ObjName) -> bool {
+        self.knowledge.absent.get(name) == Some(&self.knowledge.era)
+            && !self.tables.contains_key(name)
+            && !self.indexes.contains_key(name)
+    }
+
+    /// Records a statement whose effect on the schema is unknown (unparsed, DDL in a DO
+    /// block): everything known in full or known absent so far stops being proof.
+    pub fn blind_spot(&mut self) {
+        self.knowledge.era += 1;
+    }
+
+    /// The declared volatility of a function the history created: `Some(None)` when it was
+    /// created without one (VOLATILE), `None` when the history did not create it.
+    pub fn function_volatility(&self, name: &ObjName) -> Option<Option<Volatility>> {
+        self.knowledge.functions.get(name).copied()
+    }
+
     pub fn column(&self, table: &ObjName, column: &str) -> Option<&Column> {
         self.tables.get(table).and_then(|t| t.column(column))
     }
@@ -314,9 +381,144 @@ impl Catalog {
             .collect()
     }
 
-    /// Applies one operation. Operations on unknown objects are ignored (the object was
-    /// created outside the migrations we can see).
+    /// Applies one operation. Operations on unknown objects do not create them (the object
+    /// was created outside the migrations we can see); what they tell about such a table is
+    /// kept apart, in [`Knowledge::partial`].
     pub fn apply(&mut self, op: &Op) {
+        self.note_knowledge(op);
+        if let Some(t) = op.table()
+            && !self.tables.contains_key(t)
+            && tracks_partially(op)
+        {
+            // Replay the op on what we know of the table, then put it back aside.
+            let t = t.clone();
+            let known = self.knowledge.partial.remove(&t).unwrap_or_else(|| Table {
+                name: t.clone(),
+                columns: Vec::new(),
+                constraints: Vec::new(),
+                partition_of: None,
+            });
+            let mut known = known;
+            if let Op::AlterColumnType { column, ty, .. } = op
+                && known.column(column).is_none()
+            {
+                // The type a migration gave the column is known from now on.
+                known.columns.push(Column {
+                    name: column.clone(),
+                    ty: ty.clone(),
+                    not_null: false,
+                    default: None,
+                    identity: false,
+                    generated_stored: false,
+                });
+            }
+            self.tables.insert(t.clone(), known);
+            self.apply_known(op);
+            if let Some(known) = self.tables.remove(&t) {
+                self.knowledge.partial.insert(t, known);
+            }
+            return;
+        }
+        self.apply_known(op);
+    }
+
+    /// Keeps [`Knowledge`] up to date with `op` (before the schema maps change).
+    fn note_knowledge(&mut self, op: &Op) {
+        let era = self.knowledge.era;
+        let k = &mut self.knowledge;
+        match op {
+            Op::CreateTable {
+                table,
+                columns,
+                if_not_exists,
+                partition_of,
+                as_select,
+                ..
+            } => {
+                // IF NOT EXISTS over a table we never saw may keep an older definition;
+                // columns of CREATE TABLE … AS / LIKE / INHERITS are not listed.
+                let parent_full = partition_of
+                    .as_ref()
+                    .map(|p| self.tables.contains_key(p) && k.full.get(p) == Some(&era));
+                let full = !as_select
+                    && (!*if_not_exists || k.absent.get(table) == Some(&era))
+                    && match parent_full {
+                        Some(parent) => parent,
+                        None => !columns.is_empty(),
+                    };
+                if self.tables.contains_key(table) {
+                    // IF NOT EXISTS on a table we know: nothing changes.
+                } else if full {
+                    k.full.insert(table.clone(), era);
+                } else {
+                    k.full.remove(table);
+                }
+                k.partial.remove(table);
+                k.absent.remove(table);
+            }
+            Op::DropTable { table, .. } | Op::DropView { name: table, .. } => {
+                if self.tables.contains_key(table) || k.partial.contains_key(table) {
+                    k.absent.insert(table.clone(), era);
+                }
+                k.full.remove(table);
+                k.partial.remove(table);
+            }
+            Op::RenameTable { table, new_name }
+            | Op::SetSchema {
+                table,
+                new_schema: new_name,
+            } => {
+                let new = match op {
+                    Op::RenameTable { .. } => ObjName::new(table.schema.clone(), new_name.clone()),
+                    _ => ObjName::new(new_name.clone(), table.name.clone()),
+                };
+                if let Some(e) = k.full.remove(table) {
+                    k.full.insert(new.clone(), e);
+                }
+                if let Some(mut p) = k.partial.remove(table) {
+                    p.name = new.clone();
+                    k.partial.insert(new.clone(), p);
+                }
+                if self.tables.contains_key(table) {
+                    k.absent.insert(table.clone(), era);
+                }
+                k.absent.remove(&new);
+            }
+            Op::CreateIndex {
+                name: Some(name), ..
+            } => {
+                k.absent.remove(name);
+            }
+            Op::DropIndex { name, .. } => {
+                if self.indexes.contains_key(name) {
+                    k.absent.insert(name.clone(), era);
+                }
+            }
+            Op::RenameIndex { name, new_name } => {
+                if self.indexes.contains_key(name) {
+                    k.absent.insert(name.clone(), era);
+                }
+                k.absent
+                    .remove(&ObjName::new(name.schema.clone(), new_name.clone()));
+            }
+            Op::CreateFunction { name, volatility } => {
+                k.functions.insert(name.clone(), *volatility);
+            }
+            Op::DropFunction { name } => {
+                k.functions.remove(name);
+            }
+            Op::CreateExtension { name } => {
+                k.extensions.insert(name.to_ascii_lowercase());
+            }
+            Op::DropExtension { name } => {
+                k.extensions.remove(&name.to_ascii_lowercase());
+            }
+            Op::DoBlock { contains_ddl: true } => k.era += 1,
+            _ => {}
+        }
+    }
+
+    fn apply_known(&mut self, op: &Op) {
         match op {
             Op::CreateTable {
                 table,
@@ -656,8 +858,61 @@ impl Catalog {
             Op::DropType { name } => {
                 self.enums.remove(name);
             }
+            Op::RenameType { name, new_name } => {
+                let new = ObjName::new(name.schema.clone(), new_name.clone());
+                if let Some(values) = self.enums.remove(name) {
+                    self.enums.insert(new.clone(), values);
+                }
+                // Columns of the type follow it: PostgreSQL stores the type's oid.
+                let (old_ty, new_ty) = (type_name(name), type_name(&new));
+                let renamed = |ty: &SqlType| -> Option<SqlType> {
+                    let base = ty.base();
+                    let written = base.strip_prefix("public.").unwrap_or(base);
+                    (written == old_ty || base == name.qualified())
+                        .then(|| SqlType(format!("{new_ty}{}", &ty.0[base.len()..])))
+                };
+                update_map(
+                    &mut self.tables,
+                    |t| t.columns.iter().any(|c| renamed(&c.ty).is_some()),
+                    |t| {
+                        for c in t.columns.iter_mut() {
+                            if let Some(ty) = renamed(&c.ty) {
+                                c.ty = ty;
+                            }
+                        }
+                    },
+                );
+            }
             _ => {}
         }
+    }
+}
+
+/// Ops whose effect on a table whose CREATE TABLE was not seen is worth remembering.
+fn tracks_partially(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::AddColumn { .. }
+            | Op::DropColumn { .. }
+            | Op::RenameColumn { .. }
+            | Op::AlterColumnType { .. }
+            | Op::SetNotNull { .. }
+            | Op::DropNotNull { .. }
+            | Op::SetDefault { .. }
+            | Op::DropDefault { .. }
+            | Op::AddConstraint { .. }
+            | Op::ValidateConstraint { .. }
+            | Op::DropConstraint { .. }
+            | Op::RenameConstraint { .. }
+    )
+}
+
+/// How a column of a user type names it: the bare name in `public`, `schema.name` elsewhere.
+fn type_name(name: &ObjName) -> String {
+    if name.schema == "public" {
+        name.name.clone()
+    } else {
+        name.qualified()
     }
 }
 

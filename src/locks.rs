@@ -120,6 +120,9 @@ pub struct LockFact {
     pub scan: bool,
 }
 
+/// The lock `DETACH PARTITION … FINALIZE` takes on the partition.
+const FINALIZE_PARTITION_LOCK: LockMode = LockMode::AccessExclusive;
+
 /// Supported PostgreSQL major versions.
 pub const PG_VERSIONS: std::ops::RangeInclusive<u32> = 11..=17;
 /// The version assumed when the user does not say.
@@ -460,8 +463,14 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
             table,
             partition,
             concurrently,
+            finalize,
         } => {
-            if *concurrently && v >= 14 {
+            if *finalize && v >= 14 {
+                // Completes a detach whose concurrent second phase was cancelled: the
+                // parent is already out of queries' way (checked on PostgreSQL 15).
+                a.lock(table, ShareUpdateExclusive, false, false);
+                a.lock(partition, FINALIZE_PARTITION_LOCK, false, false);
+            } else if *concurrently && v >= 14 {
                 a.lock(table, ShareUpdateExclusive, false, false);
                 a.lock(partition, ShareUpdateExclusive, false, false);
             } else {
@@ -613,7 +622,9 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
                 a.lock(&referencing, RowShare, false, !indexed);
             }
         }
-        Op::Insert { table, from_select } => {
+        Op::Insert {
+            table, from_select, ..
+        } => {
             a.lock(table, RowExclusive, false, false);
             if let Some(t) = catalog.table(table) {
                 // Each new row's foreign keys are checked with SELECT … FOR KEY SHARE.
@@ -1238,6 +1249,7 @@ mod tests {
             table: ObjName::public("p"),
             partition: ObjName::public("p1"),
             concurrently: true,
+            finalize: false,
         };
         assert_eq!(
             facts(&detach, &c, 14)[0].mode,

@@ -152,6 +152,29 @@ pub struct Constraint {
     pub not_valid: bool,
 }
 
+/// A function's declared volatility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Volatility {
+    Immutable,
+    Stable,
+    Volatile,
+}
+
+/// What an `ALTER DOMAIN` does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum DomainAction {
+    /// `ADD CONSTRAINT … CHECK (…) [NOT VALID]`
+    AddConstraint {
+        not_valid: bool,
+    },
+    SetNotNull,
+    ValidateConstraint,
+    /// DROP NOT NULL, DROP CONSTRAINT, SET/DROP DEFAULT, RENAME, OWNER TO, …
+    Other,
+}
+
 /// Which timeout a `SET` statement changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -293,6 +316,8 @@ pub enum Op {
         table: ObjName,
         partition: ObjName,
         concurrently: bool,
+        /// `DETACH PARTITION … FINALIZE`: completes a cancelled concurrent detach.
+        finalize: bool,
     },
     // ---- indexes
     CreateIndex {
@@ -355,12 +380,25 @@ pub enum Op {
     CreateType {
         name: ObjName,
     },
+    /// `ALTER TYPE … RENAME TO` (enums and other user types; columns follow the new name).
+    RenameType {
+        name: ObjName,
+        new_name: String,
+    },
+    /// `ALTER DOMAIN …`: constraints added with validation check every column of the
+    /// domain's type in every table.
+    AlterDomain {
+        name: ObjName,
+        action: DomainAction,
+    },
     DropType {
         name: ObjName,
     },
     // ---- routines and triggers
     CreateFunction {
         name: ObjName,
+        /// The declared volatility; `None` when not written (PostgreSQL's default, VOLATILE).
+        volatility: Option<Volatility>,
     },
     DropFunction {
         name: ObjName,
@@ -391,6 +429,10 @@ pub enum Op {
         name: String,
     },
     DropSchema {
+        name: String,
+        cascade: bool,
+    },
+    DropDatabase {
         name: String,
     },
     CreateExtension {
@@ -424,6 +466,12 @@ pub enum Op {
         millis: Option<u64>,
         local: bool,
     },
+    /// `SET [LOCAL] TimeZone …` / `SET TIME ZONE …` / `RESET timezone`. `zone` is the value
+    /// as written (unquoted), `None` for `DEFAULT`, `LOCAL` or `RESET`.
+    SetTimeZone {
+        zone: Option<String>,
+        local: bool,
+    },
     /// Any other `SET`/`RESET`.
     Set {
         name: String,
@@ -434,6 +482,8 @@ pub enum Op {
     // ---- data
     Update {
         table: ObjName,
+        /// The columns assigned in `SET`, as written (folded); empty when unknown.
+        columns: Vec<String>,
         has_where: bool,
         /// The WHERE restricts the rows by a key or a bounded range (not `WHERE true`, not
         /// `col IS NULL` over the whole table).
@@ -446,11 +496,29 @@ pub enum Op {
     },
     Insert {
         table: ObjName,
+        /// The explicit column list; empty when none was written or it is unknown.
+        columns: Vec<String>,
         /// `INSERT … SELECT` (a data migration) rather than literal VALUES.
         from_select: bool,
     },
     /// SELECT, COMMENT, GRANT, REVOKE, and the other statements with no schema effect.
     Other {
+        what: String,
+    },
+    // ---- what the parser could not fully read
+    /// The statement creating or altering `object` was read only in part (newer syntax,
+    /// a clause no parser understood): its definition is unknown beyond what the other
+    /// ops of the statement say. The catalog marks the object as incompletely known and
+    /// rules stay quiet about what it lacks (missing columns, constraints, …).
+    UnknownDefinition {
+        object: ObjName,
+        /// What was not understood (for messages).
+        reason: String,
+    },
+    /// SQL built at run time (`EXECUTE format(…)` in a DO block or a function called by
+    /// the migration) that could not be resolved: its effect is not analysed.
+    NotAnalysed {
+        /// The dynamic statement as written (shortened), for the message.
         what: String,
     },
 }

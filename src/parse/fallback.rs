@@ -421,17 +421,26 @@ fn drop(t: &Toks) -> Option<Vec<Op>> {
                     .collect(),
             )
         }
+        "DATABASE" => {
+            i += 1;
+            t.eat(&mut i, &["IF", "EXISTS"]);
+            Some(vec![Op::DropDatabase { name: t.ident(i)? }])
+        }
         "SEQUENCE" | "TYPE" | "SCHEMA" | "EXTENSION" => {
             i += 1;
             t.eat(&mut i, &["IF", "EXISTS"]);
             let names = names_list(t, &mut i)?;
+            let cascade = t.find_top(i..t.len(), "CASCADE").is_some();
             Some(
                 names
                     .into_iter()
                     .map(|n| match kind.as_str() {
                         "SEQUENCE" => Op::DropSequence { name: n },
                         "TYPE" => Op::DropType { name: n },
-                        "SCHEMA" => Op::DropSchema { name: n.name },
+                        "SCHEMA" => Op::DropSchema {
+                            name: n.name,
+                            cascade,
+                        },
                         _ => Op::DropExtension { name: n.name },
                     })
                     .collect(),
@@ -493,9 +502,17 @@ fn create(t: &Toks) -> Option<Vec<Op>> {
                 unlogged,
             }])
         }
-        "FUNCTION" | "PROCEDURE" => Some(vec![Op::CreateFunction {
-            name: t.name(&mut i)?,
-        }]),
+        "FUNCTION" | "PROCEDURE" => {
+            let name = t.name(&mut i)?;
+            // Keywords outside the (dollar-quoted) body; the last one written wins.
+            let volatility = (i..t.len()).rev().find_map(|k| match t.kw(k) {
+                Some("IMMUTABLE") => Some(crate::ops::Volatility::Immutable),
+                Some("STABLE") => Some(crate::ops::Volatility::Stable),
+                Some("VOLATILE") => Some(crate::ops::Volatility::Volatile),
+                _ => None,
+            });
+            Some(vec![Op::CreateFunction { name, volatility }])
+        }
         "TRIGGER" => {
             let name = t.ident(i)?;
             let on = t.find_top(i..t.len(), "ON")?;
@@ -675,6 +692,22 @@ fn alter(t: &Toks) -> Option<Vec<Op>> {
             }
         }
         "DEFAULT" => other("ALTER DEFAULT PRIVILEGES"),
+        "DOMAIN" => {
+            use crate::ops::DomainAction;
+            let name = t.name(&mut i)?;
+            let action = if t.is(i, "ADD") {
+                DomainAction::AddConstraint {
+                    not_valid: (i..t.len()).any(|k| t.is(k, "NOT") && t.is(k + 1, "VALID")),
+                }
+            } else if t.eat(&mut i, &["SET", "NOT", "NULL"]) {
+                DomainAction::SetNotNull
+            } else if t.is(i, "VALIDATE") {
+                DomainAction::ValidateConstraint
+            } else {
+                DomainAction::Other
+            };
+            Some(vec![Op::AlterDomain { name, action }])
+        }
         k if OTHER_KINDS.contains(&k) => other(format!("ALTER {k}")),
         _ => None,
     }
@@ -760,6 +793,7 @@ fn alter_table_sub(t: &Toks, table: &ObjName, r: Range<usize>) -> Option<Vec<Op>
                 table: tb(),
                 partition,
                 concurrently: t.is(i, "CONCURRENTLY"),
+                finalize: t.is(i, "FINALIZE"),
             })
         }
         "ALTER" if t.is(i + 1, "CONSTRAINT") => one(Op::AlterConstraint {
@@ -961,7 +995,13 @@ fn reindex(t: &Toks) -> Option<Vec<Op>> {
     let mut i = 1;
     let mut concurrently = false;
     if let Some(opts) = t.skip_parens(&mut i) {
-        concurrently = opts.clone().any(|k| t.is(k, "CONCURRENTLY"));
+        // `(CONCURRENTLY)`, `(CONCURRENTLY true)`; `false`/`off`/`0` turn it off.
+        for o in t.split_commas(opts) {
+            if t.is(o.start, "CONCURRENTLY") {
+                concurrently = !matches!(t.kw(o.start + 1), Some("FALSE" | "OFF"))
+                    && !matches!(t.items.get(o.start + 1).map(|x| &x.token), Some(Token::Number(n, _)) if n == "0");
+            }
+        }
     }
     let target_kind = t.kw(i)?.to_string();
     if !matches!(
@@ -1124,8 +1164,39 @@ fn set(t: &Toks) -> Option<Vec<Op>> {
     let mut i = 1;
     let local = t.eat(&mut i, &["LOCAL"]);
     t.eat(&mut i, &["SESSION"]);
-    let name = t.ident(i)?;
+    let mut name = t.ident(i)?;
     i += 1;
+    // `SET foo.lock_timeout` is a custom (extension) setting, not lock_timeout.
+    while matches!(t.items.get(i).map(|x| &x.token), Some(Token::Period)) {
+        name = format!("{name}.{}", t.ident(i + 1)?);
+        i += 2;
+    }
+    if name.eq_ignore_ascii_case("timezone")
+        || (name.eq_ignore_ascii_case("time") && t.is(i, "ZONE"))
+    {
+        if !name.eq_ignore_ascii_case("timezone") {
+            i += 1;
+        }
+        // Skip `TO` or `=` (`SET TIME ZONE 'UTC'` has neither).
+        if t.is(i, "TO") || matches!(t.items.get(i).map(|x| &x.token), Some(Token::Eq)) {
+            i += 1;
+        }
+        let zone = if reset {
+            None
+        } else {
+            match t.items.get(i).map(|x| &x.token) {
+                Some(Token::SingleQuotedString(s)) => Some(s.clone()),
+                Some(Token::Word(w))
+                    if !matches!(w.value.to_ascii_uppercase().as_str(), "LOCAL" | "DEFAULT") =>
+                {
+                    Some(w.value.clone())
+                }
+                Some(Token::Number(n, _)) => Some(n.clone()),
+                _ => None,
+            }
+        };
+        return Some(vec![Op::SetTimeZone { zone, local }]);
+    }
     match timeout_kind(&name) {
         Some(timeout) => {
             let millis = if reset {
@@ -1163,10 +1234,12 @@ fn dml(t: &Toks) -> Option<Vec<Op>> {
     Some(vec![match verb {
         "INSERT" => Op::Insert {
             table,
+            columns: Vec::new(),
             from_select: t.find_top(i..t.len(), "SELECT").is_some(),
         },
         "UPDATE" => Op::Update {
             table,
+            columns: Vec::new(),
             has_where,
             selective: false,
         },

@@ -496,12 +496,23 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
                 value: v.from.value.clone(),
                 new_value: v.to.value.clone(),
             }),
-            AlterTypeOperation::Rename(_) => one(Op::Other {
-                what: "ALTER TYPE RENAME".into(),
+            AlterTypeOperation::Rename(r) => one(Op::RenameType {
+                name: obj(&at.name),
+                new_name: fold(&r.new_name),
             }),
         },
-        S::CreateFunction(f) => one(Op::CreateFunction { name: obj(&f.name) }),
-        S::CreateProcedure { name, .. } => one(Op::CreateFunction { name: obj(name) }),
+        S::CreateFunction(f) => one(Op::CreateFunction {
+            name: obj(&f.name),
+            volatility: f.behavior.as_ref().map(|b| match b {
+                ast::FunctionBehavior::Immutable => crate::ops::Volatility::Immutable,
+                ast::FunctionBehavior::Stable => crate::ops::Volatility::Stable,
+                ast::FunctionBehavior::Volatile => crate::ops::Volatility::Volatile,
+            }),
+        }),
+        S::CreateProcedure { name, .. } => one(Op::CreateFunction {
+            name: obj(name),
+            volatility: None,
+        }),
         S::DropFunction(df) => Some(
             df.func_desc
                 .iter()
@@ -574,6 +585,15 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
         }
         S::Set(set) => one(lower_set(set)),
         S::Reset(r) => one(match &r.reset {
+            ast::Reset::ConfigurationParameter(n) if n.0.len() > 1 => Op::Set {
+                name: n.0.iter().map(part).collect::<Vec<_>>().join("."),
+            },
+            ast::Reset::ConfigurationParameter(n) if last(n).eq_ignore_ascii_case("timezone") => {
+                Op::SetTimeZone {
+                    zone: None,
+                    local: false,
+                }
+            }
             ast::Reset::ConfigurationParameter(n) => match timeout_kind(&last(n)) {
                 Some(timeout) => Op::SetTimeout {
                     timeout,
@@ -597,8 +617,17 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
                 TableFactor::Table { name, .. } => obj(name),
                 _ => return None,
             };
+            let columns = u
+                .assignments
+                .iter()
+                .flat_map(|a| match &a.target {
+                    ast::AssignmentTarget::ColumnName(n) => vec![last(n)],
+                    ast::AssignmentTarget::Tuple(ns) => ns.iter().map(last).collect(),
+                })
+                .collect();
             one(Op::Update {
                 table,
+                columns,
                 has_where: u.selection.is_some(),
                 selective: u.selection.as_ref().is_some_and(selective),
             })
@@ -626,7 +655,12 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
                 .source
                 .as_ref()
                 .is_some_and(|q| !matches!(*q.body, SetExpr::Values(_)));
-            one(Op::Insert { table, from_select })
+            let columns = ins.columns.iter().map(last).collect();
+            one(Op::Insert {
+                table,
+                columns,
+                from_select,
+            })
         }
         S::Query(q) => one(set_config(q).unwrap_or(Op::Other {
             what: "SELECT".into(),
@@ -723,7 +757,11 @@ fn drop_op(kind: ObjectType, n: &ObjectName, if_exists: bool, cascade: bool) -> 
             if_exists,
         },
         ObjectType::Sequence => Op::DropSequence { name: obj(n) },
-        ObjectType::Schema => Op::DropSchema { name: last(n) },
+        ObjectType::Schema => Op::DropSchema {
+            name: last(n),
+            cascade,
+        },
+        ObjectType::Database => Op::DropDatabase { name: last(n) },
         ObjectType::Type => Op::DropType { name: obj(n) },
         other => Op::Other {
             what: format!("DROP {other}"),
@@ -762,7 +800,16 @@ fn lower_set(set: &Set) -> Op {
             values,
             ..
         } => {
-            let name = last(variable);
+            // `SET foo.lock_timeout` is a custom (extension) setting, not lock_timeout.
+            let name = variable.0.iter().map(part).collect::<Vec<_>>().join(".");
+            if name.eq_ignore_ascii_case("timezone") || name.eq_ignore_ascii_case("time zone") {
+                return Op::SetTimeZone {
+                    zone: values.first().and_then(set_value).filter(|v| {
+                        !v.eq_ignore_ascii_case("local") && !v.eq_ignore_ascii_case("default")
+                    }),
+                    local: matches!(scope, Some(ContextModifier::Local)),
+                };
+            }
             match timeout_kind(&name) {
                 Some(timeout) => Op::SetTimeout {
                     timeout,
@@ -775,8 +822,10 @@ fn lower_set(set: &Set) -> Op {
                 None => Op::Set { name },
             }
         }
-        Set::SetTimeZone { .. } => Op::Set {
-            name: "timezone".into(),
+        Set::SetTimeZone { local, value } => Op::SetTimeZone {
+            zone: set_value(value)
+                .filter(|v| !v.eq_ignore_ascii_case("local") && !v.eq_ignore_ascii_case("default")),
+            local: *local,
         },
         Set::SetRole { .. } => Op::Set {
             name: "role".into(),

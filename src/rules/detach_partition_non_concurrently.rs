@@ -18,6 +18,7 @@ impl super::Rule for Rule {
             table,
             partition,
             concurrently: false,
+            ..
         } = cx.op
         else {
             return;

@@ -61,7 +61,7 @@ fn introduced_names(op: &Op) -> Vec<(&'static str, &str)> {
         Op::CreateIndex { name: Some(n), .. } => out.push(("index", &n.name)),
         Op::CreateView { name, .. } => out.push(("view", &name.name)),
         Op::CreateEnum { name, .. } | Op::CreateType { name } => out.push(("type", &name.name)),
-        Op::CreateFunction { name } => out.push(("function", &name.name)),
+        Op::CreateFunction { name, .. } => out.push(("function", &name.name)),
         Op::CreateSequence { name } => out.push(("sequence", &name.name)),
         Op::CreateTrigger { name, .. } => out.push(("trigger", name)),
         Op::CreateSchema { name } => out.push(("schema", name)),

@@ -147,6 +147,7 @@ pub(super) fn long_work(cx: &StatementContext) -> Vec<LongWork> {
             Op::Insert {
                 table,
                 from_select: true,
+                ..
             } => (table, "copies rows into"),
             _ => continue,
         };

@@ -17,6 +17,7 @@ impl super::Rule for Rule {
                 table,
                 has_where,
                 selective: false,
+                ..
             } => ("UPDATE", table, *has_where),
             Op::Delete {
                 table,
