@@ -1,11 +1,14 @@
 //! `lockstep.yaml`: found from the working directory upward, or given with `--config`.
 //! Unknown keys and bad values are errors that point at the line in the file.
 
+mod yaml_guard;
+
 use crate::ops::ObjName;
+use crate::settings::limits::{self, Bound};
 use crate::settings::{RuleLevel, Settings, Severity, TableSize};
 use crate::source::Layout;
 use miette::{Diagnostic, NamedSource, SourceSpan};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,27 +34,71 @@ pub struct ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quantity(pub u64);
 
+/// A number as YAML writes it: integer (either sign), float, or text with a unit.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawNumber {
+    I(i64),
+    U(u64),
+    F(f64),
+    S(String),
+}
+
+/// A size or count checked against `bound` (negative, fractional and overflowing values are
+/// refused with the allowed range).
+fn bounded_quantity<'de, D: Deserializer<'de>>(d: D, bound: Bound) -> Result<u64, D::Error> {
+    let v: i128 = match RawNumber::deserialize(d).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected a number (1_000_000) or a size with a unit (48M, 31GB, 512MB); allowed: {}",
+            bound.range()
+        ))
+    })? {
+        RawNumber::I(n) => n as i128,
+        RawNumber::U(n) => n as i128,
+        RawNumber::F(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e30 => f as i128,
+        RawNumber::F(f) => {
+            return Err(serde::de::Error::custom(format!(
+                "{f} is not a whole number; allowed: {}",
+                bound.range()
+            )));
+        }
+        RawNumber::S(s) => {
+            let t = s.trim();
+            if t.starts_with('-') {
+                return Err(serde::de::Error::custom(format!(
+                    "`{s}` is negative; allowed: {}",
+                    bound.range()
+                )));
+            } else {
+                quantity_value(t)
+                    .map(|v| v.round().min(1e30))
+                    .ok_or_else(|| {
+                        serde::de::Error::custom(format!(
+                            "`{s}` is not a size: write a number (1_000_000) or use a unit (48M, \
+                         31GB, 512MB)"
+                        ))
+                    })? as i128
+            }
+        }
+    };
+    bound.check_i128(v).map_err(serde::de::Error::custom)
+}
+
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Ok(Quantity(n)),
-            Raw::S(s) => parse_quantity(&s).map(Quantity).ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "`{s}` is not a size: write a number (1_000_000) or use a unit (48M, 31GB, 512MB)"
-                ))
-            }),
-        }
+        bounded_quantity(d, limits::ROWS.named("the value")).map(Quantity)
     }
 }
 
 /// `1_000_000`, `48M`, `1.5k`, `31GB`, `512MiB`, `10 kB` → the number.
 pub fn parse_quantity(s: &str) -> Option<u64> {
+    let v = quantity_value(s)?.round();
+    // Beyond a bigint is no real size; `as` would saturate silently.
+    (v.is_finite() && v <= i64::MAX as f64).then_some(v as u64)
+}
+
+/// The number a size or count stands for, unbounded.
+fn quantity_value(s: &str) -> Option<f64> {
     let t: String = s
         .trim()
         .chars()
@@ -82,7 +129,7 @@ pub fn parse_quantity(s: &str) -> Option<u64> {
     } else {
         mult
     };
-    Some((n * mult).round() as u64)
+    Some(n * mult)
 }
 
 /// A duration written as `200ms`, `5s`, `2min`, or a number of milliseconds.
@@ -91,21 +138,80 @@ pub struct Millis(pub Duration);
 
 impl<'de> Deserialize<'de> for Millis {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
+        let bound = Bound {
+            name: "the duration",
+            min: 0,
+            max: i32::MAX as u64,
+            unit: limits::Unit::Millis,
+            why_min: "",
+        };
+        bounded_millis(d, bound)
+    }
+}
+
+/// A duration (`200ms`, `5s`, `2min`, or a number of milliseconds) checked against `bound`.
+fn bounded_millis<'de, D: Deserializer<'de>>(d: D, bound: Bound) -> Result<Millis, D::Error> {
+    let duration = match RawNumber::deserialize(d).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected a duration such as 200ms, 5s or 2min; allowed: {}",
+            bound.range()
+        ))
+    })? {
+        RawNumber::I(n) => {
+            let ms = bound
+                .check_i128(n as i128)
+                .map_err(serde::de::Error::custom)?;
+            Duration::from_millis(ms)
         }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Ok(Millis(Duration::from_millis(n))),
-            Raw::S(s) => parse_duration(&s).map(Millis).ok_or_else(|| {
+        RawNumber::U(n) => {
+            let ms = bound
+                .check_i128(n as i128)
+                .map_err(serde::de::Error::custom)?;
+            Duration::from_millis(ms)
+        }
+        RawNumber::F(f) => {
+            if !f.is_finite() || f < 0.0 {
+                return Err(serde::de::Error::custom(format!(
+                    "{f} is not a duration; allowed: {}",
+                    bound.range()
+                )));
+            }
+            Duration::from_secs_f64((f / 1e3).min(1e12))
+        }
+        RawNumber::S(s) => {
+            if s.trim().starts_with('-') {
+                return Err(serde::de::Error::custom(format!(
+                    "`{s}` is negative; allowed: {}",
+                    bound.range()
+                )));
+            }
+            parse_duration(&s).ok_or_else(|| {
                 serde::de::Error::custom(format!(
                     "`{s}` is not a duration: write e.g. 200ms, 5s or 2min"
                 ))
-            }),
+            })?
         }
-    }
+    };
+    bound
+        .check_duration(duration)
+        .map(Millis)
+        .map_err(serde::de::Error::custom)
+}
+
+fn de_batch_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    bounded_quantity(d, limits::BATCH_SIZE).map(Some)
+}
+fn de_target_batch_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
+    bounded_millis(d, limits::TARGET_BATCH_TIME).map(Some)
+}
+fn de_sleep<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
+    bounded_millis(d, limits::SLEEP).map(Some)
+}
+fn de_max_replica_lag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
+    bounded_millis(d, limits::MAX_REPLICA_LAG).map(Some)
+}
+fn de_throughput<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Quantity>, D::Error> {
+    bounded_quantity(d, limits::THROUGHPUT).map(|q| Some(Quantity(q)))
 }
 
 /// `200ms`, `5s`, `1.5s`, `2min`, `1h`, `250` (ms).
@@ -124,7 +230,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "us" => n / 1e3,
         _ => return None,
     };
-    Some(Duration::from_micros((ms * 1e3) as u64))
+    // Beyond ~31 years is no real timeout; `as` would saturate silently.
+    (ms.is_finite() && ms >= 0.0 && ms < 1e12).then(|| Duration::from_micros((ms * 1e3) as u64))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,9 +244,13 @@ pub struct SizeHint {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackfillConfig {
+    #[serde(default, deserialize_with = "de_batch_size")]
     pub batch_size: Option<u64>,
+    #[serde(default, deserialize_with = "de_target_batch_time")]
     pub target_batch_time: Option<Millis>,
+    #[serde(default, deserialize_with = "de_sleep")]
     pub sleep: Option<Millis>,
+    #[serde(default, deserialize_with = "de_max_replica_lag")]
     pub max_replica_lag: Option<Millis>,
 }
 
@@ -183,6 +294,7 @@ pub struct ConfigFile {
 
 /// A loaded configuration: the file's values, resolved, plus where it came from.
 #[derive(Debug, Clone, Default)]
+    #[serde(default, deserialize_with = "de_throughput")]
 pub struct Config {
     pub path: Option<PathBuf>,
     pub file: ConfigFile,
@@ -207,10 +319,11 @@ impl Config {
 
     /// Loads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, Box<ConfigError>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        use std::io::Read;
+        let fail = |message: String| {
             Box::new(ConfigError {
                 path: path.display().to_string(),
-                message: format!("cannot read: {e}"),
+                message,
                 src: NamedSource::new(path.display().to_string(), String::new()),
                 span: None,
                 line: None,
@@ -220,6 +333,34 @@ impl Config {
     }
 
     /// Parses config text (`path` is used in messages and to resolve relative paths).
+        };
+        // Checked before opening: a FIFO or device would block or never end.
+        let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        if !meta.is_file() {
+            return Err(fail("not a regular file".into()));
+        }
+        let too_big = |n: u64| {
+            fail(format!(
+                "the file is {n} bytes; a configuration file may be at most {} bytes (1 MiB)",
+                limits::MAX_CONFIG_BYTES
+            ))
+        };
+        if meta.len() > limits::MAX_CONFIG_BYTES {
+            return Err(too_big(meta.len()));
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limits::MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        // The file may have grown since it was measured.
+        if bytes.len() as u64 > limits::MAX_CONFIG_BYTES {
+            return Err(too_big(bytes.len() as u64));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            fail(format!(
+                "not valid UTF-8 (at byte {})",
+                e.utf8_error().valid_up_to()
+            ))
     pub fn parse(path: &Path, text: &str) -> Result<Config, Box<ConfigError>> {
         let err = |message: String, offset: Option<usize>| {
             let line = offset.map(|o| text[..o.min(text.len())].matches('\n').count() + 1);
@@ -242,6 +383,41 @@ impl Config {
         } else {
             serde_yaml::from_str(text).map_err(|e| {
                 let offset = e.location().map(|l| l.index());
+        if text.len() as u64 > limits::MAX_CONFIG_BYTES {
+            return Err(err(
+                format!(
+                    "the file is {} bytes; a configuration file may be at most {} bytes (1 MiB)",
+                    text.len(),
+                    limits::MAX_CONFIG_BYTES
+                ),
+                None,
+            ));
+        }
+        if let Some(found) = yaml_guard::first_anchor_or_alias(text) {
+            let line_start: usize = text
+                .split_inclusive('\n')
+                .take(found.line)
+                .map(str::len)
+                .sum();
+            let offset = text[line_start.min(text.len())..]
+                .char_indices()
+                .nth(found.column)
+                .map(|(i, _)| line_start + i)
+                .unwrap_or(line_start)
+                .min(text.len());
+            return Err(err(
+                format!(
+                    "YAML {} are not supported in lockstep.yaml (they can expand a small file \
+                     into gigabytes); write the value out in full",
+                    if found.alias {
+                        "aliases (*name)"
+                    } else {
+                        "anchors (&name)"
+                    }
+                ),
+                Some(offset),
+            ));
+        }
                 let msg = e.to_string();
                 // serde_yaml appends " at line X column Y"; the label already shows where.
                 let msg = match msg.find(" at line ") {
@@ -275,6 +451,33 @@ impl Config {
             Some(l) if l == "auto" => None,
             Some(l) => Some(
                 <Layout as clap::ValueEnum>::from_str(l, true).map_err(|_| {
+        if let Some(patterns) = &file.exclude {
+            if patterns.len() > limits::MAX_EXCLUDE_PATTERNS {
+                return Err(err(
+                    format!(
+                        "{} exclude patterns; at most {} are allowed",
+                        patterns.len(),
+                        limits::MAX_EXCLUDE_PATTERNS
+                    ),
+                    key_offset("exclude"),
+                ));
+            }
+            if let Some((i, p)) = patterns
+                .iter()
+                .enumerate()
+                .find(|(_, p)| p.len() > limits::MAX_PATTERN_LEN)
+            {
+                return Err(err(
+                    format!(
+                        "exclude pattern {} is {} bytes long; at most {} bytes are allowed",
+                        i + 1,
+                        p.len(),
+                        limits::MAX_PATTERN_LEN
+                    ),
+                    key_offset("exclude"),
+                ));
+            }
+        }
                     err(
                         format!(
                             "unknown layout `{l}` (auto, plain, diesel, sqlx, golang-migrate, goose, dbmate, flyway, sql-migrate, prisma)"

@@ -291,7 +291,8 @@ fn recorded_text(path: &Path, recorded_sum: &str, since: Option<&str>) -> Option
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let show = |rev: &str| git(&["show", &format!("{rev}:./{file}")]);
+    // `--end-of-options`: a ref that looks like an option (`--output=FILE`) stays a ref.
+    let show = |rev: &str| git(&["show", "--end-of-options", &format!("{rev}:./{file}")]);
     if let Some(r) = since {
         return show(r).map(|t| (r.to_string(), t));
     }

@@ -188,6 +188,216 @@ pub fn human_bytes(n: u64) -> String {
     let mut v = n as f64;
     let mut i = 0;
     while v >= 1024.0 && i < UNITS.len() - 1 {
+/// The allowed range of every numeric setting, checked where a value enters (lockstep.yaml
+/// at load, command-line flags at parse), so no value reaches generated SQL, a sleep or a
+/// division that would be invalid, endless or overflow.
+pub mod limits {
+    use std::time::Duration;
+
+    /// Largest `lockstep.yaml` read (bigger files are refused before parsing).
+    pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+    /// Most `exclude` patterns.
+    pub const MAX_EXCLUDE_PATTERNS: usize = 1000;
+    /// Longest `exclude` pattern, in bytes.
+    pub const MAX_PATTERN_LEN: usize = 1024;
+
+    /// What a bounded number counts.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Unit {
+        /// A plain count (rows, batches).
+        Count,
+        /// Bytes (or bytes per second).
+        Bytes,
+        /// A duration in milliseconds.
+        Millis,
+    }
+
+    /// An inclusive range for one setting.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Bound {
+        /// The setting, as the user writes it (`backfill.batch_size`, `--lock-timeout`).
+        pub name: &'static str,
+        pub min: u64,
+        pub max: u64,
+        pub unit: Unit,
+        /// Why the lower end is what it is (shown when a value is below it).
+        pub why_min: &'static str,
+    }
+
+    const HOUR_MS: u64 = 3_600_000;
+    /// PostgreSQL's limit for timeouts (an `int` of milliseconds).
+    const PG_INT_MAX: u64 = i32::MAX as u64;
+    /// PostgreSQL's `bigint`: row counts and sizes beyond it cannot be real.
+    const PG_BIGINT_MAX: u64 = i64::MAX as u64;
+
+    /// Rows per backfill batch (the procedure stores it in an `integer`).
+    pub const BATCH_SIZE: Bound = Bound {
+        name: "batch_size",
+        min: 1,
+        max: 10_000_000,
+        unit: Unit::Count,
+        why_min: "a batch of 0 rows never finishes",
+    };
+    /// Adaptive batch target (0 keeps the batch size fixed).
+    pub const TARGET_BATCH_TIME: Bound = Bound {
+        name: "target_batch_time",
+        min: 0,
+        max: HOUR_MS,
+        unit: Unit::Millis,
+        why_min: "",
+    };
+    /// Pause between backfill batches.
+    pub const SLEEP: Bound = Bound {
+        name: "sleep",
+        min: 0,
+        max: HOUR_MS,
+        unit: Unit::Millis,
+        why_min: "",
+    };
+    /// Replica lag above which the backfill waits (0 never waits).
+    pub const MAX_REPLICA_LAG: Bound = Bound {
+        name: "max_replica_lag",
+        min: 0,
+        max: 24 * HOUR_MS,
+        unit: Unit::Millis,
+        why_min: "",
+    };
+    /// `backfill run --max-batches`.
+    pub const MAX_BATCHES: Bound = Bound {
+        name: "max_batches",
+        min: 1,
+        max: PG_BIGINT_MAX,
+        unit: Unit::Count,
+        why_min: "0 batches would do nothing",
+    };
+    /// Rewrite/scan throughput for estimates, bytes per second.
+    pub const THROUGHPUT: Bound = Bound {
+        name: "throughput",
+        min: 1024,
+        max: 1 << 50,
+        unit: Unit::Bytes,
+        why_min: "estimates divide by it",
+    };
+    /// Table size hints and the large-table threshold, in rows.
+    pub const ROWS: Bound = Bound {
+        name: "rows",
+        min: 0,
+        max: PG_BIGINT_MAX,
+        unit: Unit::Count,
+        why_min: "",
+    };
+    /// Table size hints and the large-table threshold, in bytes.
+    pub const BYTES: Bound = Bound {
+        name: "bytes",
+        min: 0,
+        max: PG_BIGINT_MAX,
+        unit: Unit::Bytes,
+        why_min: "",
+    };
+    /// `lock_timeout` written into plans and used by the trace (0 would disable it).
+    pub const LOCK_TIMEOUT: Bound = Bound {
+        name: "lock_timeout",
+        min: 1,
+        max: HOUR_MS,
+        unit: Unit::Millis,
+        why_min: "0 disables lock_timeout, so a blocked lock would queue every writer behind it",
+    };
+    /// `statement_timeout` for the live inspection and the trace.
+    pub const STATEMENT_TIMEOUT: Bound = Bound {
+        name: "statement_timeout",
+        min: 1,
+        max: PG_INT_MAX,
+        unit: Unit::Millis,
+        why_min: "0 disables statement_timeout",
+    };
+    /// The trace's block budget.
+    pub const BLOCK_BUDGET: Bound = Bound {
+        name: "block_budget",
+        min: 1,
+        max: PG_INT_MAX,
+        unit: Unit::Millis,
+        why_min: "0 would disable the timeout that enforces it",
+    };
+
+    fn show(v: u64, unit: Unit) -> String {
+        match unit {
+            Unit::Count => v.to_string(),
+            Unit::Bytes => format!("{v} bytes"),
+            Unit::Millis => format!("{v}ms"),
+        }
+    }
+
+    impl Bound {
+        /// "between 1 and 10000000"
+        pub fn range(&self) -> String {
+            format!(
+                "{} to {}",
+                show(self.min, self.unit),
+                show(self.max, self.unit)
+            )
+        }
+
+        /// The same bound under the name a flag gives it.
+        pub const fn named(self, name: &'static str) -> Bound {
+            Bound { name, ..self }
+        }
+
+        /// `v` when inside the range, else a message naming the setting and the range.
+        pub fn check(&self, v: u64) -> Result<u64, String> {
+            if v < self.min {
+                let why = if self.why_min.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", self.why_min)
+                };
+                return Err(format!(
+                    "{} is {}, below the minimum{why}; allowed: {}",
+                    self.name,
+                    show(v, self.unit),
+                    self.range()
+                ));
+            }
+            if v > self.max {
+                return Err(format!(
+                    "{} is {}, above the maximum; allowed: {}",
+                    self.name,
+                    show(v, self.unit),
+                    self.range()
+                ));
+            }
+            Ok(v)
+        }
+
+        /// Like [`Bound::check`] for a signed or unbounded number as written.
+        pub fn check_i128(&self, v: i128) -> Result<u64, String> {
+            if v < 0 {
+                return Err(format!(
+                    "{} is {v}, but it cannot be negative; allowed: {}",
+                    self.name,
+                    self.range()
+                ));
+            }
+            match u64::try_from(v) {
+                Ok(v) => self.check(v),
+                Err(_) => Err(format!(
+                    "{} is {v}, above the maximum; allowed: {}",
+                    self.name,
+                    self.range()
+                )),
+            }
+        }
+
+        /// A duration, checked in milliseconds. A non-zero duration below 1ms counts as 1ms
+        /// rather than as 0 (which may mean "off").
+        pub fn check_duration(&self, d: Duration) -> Result<Duration, String> {
+            let ms = d.as_millis();
+            let ms = if ms == 0 && !d.is_zero() { 1 } else { ms };
+            let ms = u64::try_from(ms).unwrap_or(u64::MAX);
+            self.check(ms).map(|_| d.max(Duration::from_millis(ms)))
+        }
+    }
+}
+
         v /= 1024.0;
         i += 1;
     }

@@ -1,9 +1,17 @@
-//! Connecting to a live database: connection strings (URL or libpq key/value), the libpq
-//! `PG*` environment variables, unix sockets, TLS through rustls, and a client wrapper that
+//! Connecting to a live database: connection strings (URL or libpq key/value, parsed as
+//! libpq parses them, see [`conninfo`]), the libpq `PG*` environment variables, the password
+//! file ([`pgpass`]), `options`, unix sockets, TLS through rustls, and a client wrapper that
 //! counts the statements it sends.
 //!
 //! Passwords never leave this module in text form: [`ConnParams`] prints a redacted target,
-//! and [`redact`] scrubs any connection string a message might otherwise echo.
+//! errors about a malformed connection string never quote it, and [`redact`] /
+//! [`redact_sql`] scrub any text a message might otherwise echo.
+
+pub mod conninfo;
+pub mod pgpass;
+pub mod redact;
+
+pub use redact::{redact, redact_sql};
 
 use super::LiveError;
 use postgres::types::ToSql;
@@ -67,7 +75,10 @@ pub struct ConnParams {
     /// is made while TLS still checks the certificate against the host name. Empty, or
     /// one per entry of `hosts`.
     pub hostaddrs: Vec<IpAddr>,
+    /// The port of the first host (see `ports` for all).
     pub port: u16,
+    /// One port per entry of `hosts`.
+    pub ports: Vec<u16>,
     pub user: String,
     /// Never printed; `Debug` and `Display` leave it out.
     pub password: Option<String>,
@@ -75,8 +86,15 @@ pub struct ConnParams {
     pub sslmode: SslMode,
     /// PEM file with the root certificates to trust (`sslrootcert`, `PGSSLROOTCERT`).
     pub sslrootcert: Option<PathBuf>,
-    pub connect_timeout: Duration,
+    /// `None` waits as long as the operating system does (libpq's `connect_timeout=0`).
+    pub connect_timeout: Option<Duration>,
     pub application_name: String,
+    /// Command-line options for the server session (`options`, `PGOPTIONS`), e.g.
+    /// `-c search_path=app`; sent in the startup packet as libpq does.
+    pub options: Option<String>,
+    /// The password file to consult when no password is given (`passfile`, `PGPASSFILE`,
+    /// else `~/.pgpass`).
+    pub passfile: Option<PathBuf>,
 }
 
 impl fmt::Debug for ConnParams {
@@ -84,11 +102,13 @@ impl fmt::Debug for ConnParams {
         f.debug_struct("ConnParams")
             .field("hosts", &self.hosts)
             .field("hostaddrs", &self.hostaddrs)
-            .field("port", &self.port)
+            .field("ports", &self.ports)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "(hidden)"))
             .field("dbname", &self.dbname)
             .field("sslmode", &self.sslmode)
+            .field("options", &self.options)
+            .field("passfile", &self.passfile)
             .finish()
     }
 }
@@ -104,10 +124,24 @@ impl fmt::Display for ConnParams {
                 self.user, self.dbname, host, self.port
             )
         } else {
+            let hosts: Vec<String> = self
+                .hosts
+                .iter()
+                .zip(&self.ports)
+                .map(|(h, p)| {
+                    if h.contains(':') {
+                        format!("[{h}]:{p}")
+                    } else {
+                        format!("{h}:{p}")
+                    }
+                })
+                .collect();
             write!(
                 f,
-                "postgres://{}@{}:{}/{}",
-                self.user, host, self.port, self.dbname
+                "postgres://{}@{}/{}",
+                self.user,
+                hosts.join(","),
+                self.dbname
             )
         }
     }
@@ -121,31 +155,86 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// The connection parameters lockstep uses, and the variable that supplies each.
+const PARAMETERS: &[(&str, Option<&str>)] = &[
+    ("host", Some("PGHOST")),
+    ("hostaddr", Some("PGHOSTADDR")),
+    ("port", Some("PGPORT")),
+    ("user", Some("PGUSER")),
+    ("password", Some("PGPASSWORD")),
+    ("passfile", Some("PGPASSFILE")),
+    ("dbname", Some("PGDATABASE")),
+    ("sslmode", Some("PGSSLMODE")),
+    ("sslrootcert", Some("PGSSLROOTCERT")),
+    ("connect_timeout", Some("PGCONNECT_TIMEOUT")),
+    ("application_name", Some("PGAPPNAME")),
+    ("fallback_application_name", None),
+    ("options", Some("PGOPTIONS")),
+];
+
+/// libpq's integer parsing (`parse_int_param`): surrounding white space allowed, nothing
+/// else. The error names the parameter, never the value.
+fn int_param(key: &str, value: &str) -> Result<i64, LiveError> {
+    value
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| LiveError::BadConnString(format!("the value of `{key}` is not an integer")))
+}
+
 impl ConnParams {
     /// Resolves the connection: values from `conn` (a `postgres://` URL or libpq
     /// `key=value` pairs) win, then the `PG*` variables from `env`, then libpq's defaults
     /// (local unix socket, port 5432, the OS user, a database named like the user).
     pub fn resolve(conn: Option<&str>, env: Env) -> Result<ConnParams, LiveError> {
         let mut kv: Vec<(String, String)> = match conn {
-            Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
-                parse_url(s)?
-            }
-            Some(s) => parse_keyword_value(s)?,
+            Some(s) => conninfo::parse(s)?,
             None => Vec::new(),
         };
+        for (i, (k, v)) in kv.iter_mut().enumerate() {
+            // libpq's backwards-compatible spelling.
+            if k == "requiressl" {
+                *k = "sslmode".into();
+                *v = if v.starts_with('1') {
+                    "require"
+                } else {
+                    "prefer"
+                }
+                .into();
+            }
+            if k == "service" {
+                return Err(LiveError::BadConnString(
+                    "`service` (pg_service.conf) is not supported by lockstep; give the \
+                     connection parameters directly"
+                        .into(),
+                ));
+            }
+            if !PARAMETERS.iter().any(|(name, _)| name == k) {
+                return Err(LiveError::BadConnString(if conninfo::is_libpq_keyword(k) {
+                    format!("connection parameter `{k}` is not supported by lockstep")
+                } else {
+                    format!(
+                        "unknown connection parameter ({}; known: {})",
+                        conninfo::describe_key(k, i + 1),
+                        PARAMETERS
+                            .iter()
+                            .map(|(k, _)| *k)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }));
+            }
+        }
+        if env("PGSERVICE").is_some() {
+            return Err(LiveError::BadConnString(
+                "PGSERVICE is set, but lockstep does not read pg_service.conf; unset it and give \
+                 the connection with --database-url or the PGHOST/PGPORT/PGUSER/PGDATABASE \
+                 variables"
+                    .into(),
+            ));
+        }
         // The environment fills what the string left out, like libpq.
-        for (key, var) in [
-            ("host", "PGHOST"),
-            ("hostaddr", "PGHOSTADDR"),
-            ("port", "PGPORT"),
-            ("user", "PGUSER"),
-            ("password", "PGPASSWORD"),
-            ("dbname", "PGDATABASE"),
-            ("sslmode", "PGSSLMODE"),
-            ("sslrootcert", "PGSSLROOTCERT"),
-            ("connect_timeout", "PGCONNECT_TIMEOUT"),
-            ("application_name", "PGAPPNAME"),
-        ] {
+        for (key, var) in PARAMETERS {
+            let Some(var) = var else { continue };
             if kv.iter().any(|(k, _)| k == key) {
                 continue;
             }
@@ -159,30 +248,33 @@ impl ConnParams {
                 .find(|(k, _)| k == key)
                 .map(|(_, v)| v.clone())
         };
-        for (k, _) in &kv {
-            if !KNOWN_KEYS.contains(&k.as_str()) {
-                return Err(LiveError::BadConnString(format!(
-                    "unknown connection parameter `{k}` (known: {})",
-                    KNOWN_KEYS.join(", ")
-                )));
-            }
-        }
-        let hostaddrs = match get("hostaddr") {
+        let hostaddrs = match get("hostaddr").filter(|v| !v.is_empty()) {
             Some(list) => list
                 .split(',')
-                .map(|a| {
+                .enumerate()
+                .map(|(i, a)| {
                     a.trim().parse::<IpAddr>().map_err(|_| {
                         LiveError::BadConnString(format!(
-                            "hostaddr `{}` is not an IP address",
-                            a.trim()
+                            "entry {} of `hostaddr` is not an IP address",
+                            i + 1
                         ))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
         };
-        let hosts: Vec<String> = match get("host") {
-            Some(h) => h.split(',').map(|s| s.trim().to_string()).collect(),
+        let hosts: Vec<String> = match get("host").filter(|v| !v.is_empty()) {
+            Some(h) => h
+                .split(',')
+                .map(|s| s.trim())
+                .map(|s| {
+                    if s.is_empty() {
+                        default_host()
+                    } else {
+                        s.to_string()
+                    }
+                })
+                .collect(),
             // Like libpq: the addresses stand in for the names (TLS then checks the
             // certificate against the address).
             None if !hostaddrs.is_empty() => hostaddrs.iter().map(IpAddr::to_string).collect(),
@@ -195,44 +287,79 @@ impl ConnParams {
                 hostaddrs.len()
             )));
         }
-        let port = match get("port") {
-            Some(p) => p.trim().parse::<u16>().map_err(|_| {
-                LiveError::BadConnString(format!("port `{p}` is not a port number"))
-            })?,
-            None => 5432,
+        let ports: Vec<u16> = match get("port").filter(|v| !v.is_empty()) {
+            Some(list) => list
+                .split(',')
+                .map(|p| {
+                    if p.trim().is_empty() {
+                        return Ok(5432);
+                    }
+                    let n = int_param("port", p)?;
+                    u16::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
+                        LiveError::BadConnString(
+                            "the value of `port` is not a port number (1 to 65535)".into(),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![5432],
+        };
+        let ports = match ports.len() {
+            1 => vec![ports[0]; hosts.len()],
+            n if n == hosts.len() => ports,
+            n => {
+                return Err(LiveError::BadConnString(format!(
+                    "{n} port numbers for {} hosts; give one port, or one per host",
+                    hosts.len()
+                )));
+            }
         };
         let user = get("user")
+            .filter(|u| !u.is_empty())
             .or_else(|| env("USER"))
             .or_else(|| env("LOGNAME"))
             .unwrap_or_else(|| "postgres".to_string());
-        let dbname = get("dbname").unwrap_or_else(|| user.clone());
-        let sslmode = match get("sslmode") {
+        let dbname = get("dbname")
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| user.clone());
+        let sslmode = match get("sslmode").filter(|v| !v.is_empty()) {
             Some(m) => SslMode::parse(&m).ok_or_else(|| {
-                LiveError::BadConnString(format!(
-                    "sslmode `{m}` is not one of disable, allow, prefer, require, verify-ca, verify-full"
-                ))
+                LiveError::BadConnString(
+                    "`sslmode` is not one of disable, allow, prefer, require, verify-ca, \
+                     verify-full"
+                        .into(),
+                )
             })?,
             None => SslMode::Prefer,
         };
-        let connect_timeout = match get("connect_timeout") {
-            Some(t) => Duration::from_secs(t.trim().parse::<u64>().map_err(|_| {
-                LiveError::BadConnString(format!(
-                    "connect_timeout `{t}` is not a number of seconds"
-                ))
-            })?),
-            None => Duration::from_secs(10),
+        // libpq: zero or negative waits indefinitely; less than 2 seconds is raised to 2.
+        let connect_timeout = match get("connect_timeout").filter(|v| !v.is_empty()) {
+            Some(t) => match int_param("connect_timeout", &t)? {
+                n if n <= 0 => None,
+                n => Some(Duration::from_secs(n.clamp(2, i32::MAX as i64) as u64)),
+            },
+            None => Some(Duration::from_secs(10)),
         };
+        let passfile = get("passfile")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".pgpass")));
         Ok(ConnParams {
+            port: ports[0],
             hosts,
             hostaddrs,
-            port,
+            ports,
             user,
-            password: get("password"),
+            password: get("password").filter(|p| !p.is_empty()),
             dbname,
             sslmode,
             sslrootcert: get("sslrootcert").map(PathBuf::from),
             connect_timeout,
-            application_name: get("application_name").unwrap_or_else(|| "lockstep".into()),
+            application_name: get("application_name")
+                .or_else(|| get("fallback_application_name"))
+                .unwrap_or_else(|| "lockstep".into()),
+            options: get("options").filter(|o| !o.trim().is_empty()),
+            passfile,
         })
     }
 
@@ -245,34 +372,41 @@ impl ConnParams {
             let list: Vec<String> = self.hostaddrs.iter().map(IpAddr::to_string).collect();
             format!(" hostaddr={}", list.join(","))
         };
+        let mut ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+        ports.dedup();
         format!(
             "host={}{hostaddr} port={} user={} dbname={} sslmode={}",
             self.hosts.join(","),
-            self.port,
+            ports.join(","),
             self.user,
             self.dbname,
             self.sslmode.as_str()
         )
     }
 
-    fn config(&self) -> postgres::Config {
+    /// The driver configuration for host `i`, with `password`.
+    fn config(&self, i: usize, password: Option<&str>) -> postgres::Config {
         let mut c = postgres::Config::new();
-        for h in &self.hosts {
-            if h.starts_with('/') {
-                c.host_path(h);
-            } else {
-                c.host(h);
-            }
+        let h = &self.hosts[i];
+        if h.starts_with('/') {
+            c.host_path(h);
+        } else {
+            c.host(h);
         }
-        for a in &self.hostaddrs {
+        if let Some(a) = self.hostaddrs.get(i) {
             c.hostaddr(*a);
         }
-        c.port(self.port)
+        c.port(self.ports[i])
             .user(&self.user)
             .dbname(&self.dbname)
-            .application_name(&self.application_name)
-            .connect_timeout(self.connect_timeout);
-        if let Some(p) = &self.password {
+            .application_name(&self.application_name);
+        if let Some(t) = self.connect_timeout {
+            c.connect_timeout(t);
+        }
+        if let Some(o) = &self.options {
+            c.options(o);
+        }
+        if let Some(p) = password {
             c.password(p);
         }
         c.ssl_mode(match self.sslmode {
@@ -285,26 +419,78 @@ impl ConnParams {
         c
     }
 
-    /// Opens a connection. Failures carry the redacted target and the hint.
-    pub fn connect(&self) -> Result<Client, LiveError> {
-        let mut config = self.config();
-        // Like libpq: TLS is never used on unix sockets, whatever sslmode says.
-        // (A `hostaddr` means TCP even when `host` is a socket directory.)
-        let sockets_only =
-            self.hostaddrs.is_empty() && self.hosts.iter().all(|h| h.starts_with('/'));
-        if sockets_only {
-            config.ssl_mode(postgres::config::SslMode::Disable);
+    /// The password for host `i`: the one given, else the password file's (libpq looks the
+    /// file up per host, with the host name, or the address when there is no name).
+    /// Returns the password and, when it came from the file, the file.
+    fn password_for(&self, i: usize) -> (Option<String>, Option<&Path>) {
+        if let Some(p) = &self.password {
+            return (Some(p.clone()), None);
         }
-        let result = if self.sslmode == SslMode::Disable || sockets_only {
-            config.connect(postgres::NoTls)
-        } else {
-            let tls = tls_connector(self)?;
-            config.connect(tls)
+        let Some(file) = self.passfile.as_deref() else {
+            return (None, None);
         };
-        result.map_err(|e| LiveError::Connect {
+        let found = pgpass::lookup(
+            file,
+            &self.hosts[i],
+            self.ports[i],
+            &self.dbname,
+            &self.user,
+        );
+        if let Some(w) = &found.warning {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| eprintln!("warning: {w}"));
+        }
+        match found.password {
+            Some(p) => (Some(p), Some(file)),
+            None => (None, None),
+        }
+    }
+
+    /// Opens a connection, trying the hosts in order like libpq. Failures carry the redacted
+    /// target and the hint.
+    pub fn connect(&self) -> Result<Client, LiveError> {
+        let is_socket =
+            |i: usize| self.hostaddrs.get(i).is_none() && self.hosts[i].starts_with('/');
+        // Built once, before any host is tried: a TLS setup error is not a per-host failure.
+        let tls = if self.sslmode != SslMode::Disable && !(0..self.hosts.len()).all(is_socket) {
+            Some(tls_connector(self)?)
+        } else {
+            None
+        };
+        let mut errors = Vec::new();
+        for i in 0..self.hosts.len() {
+            let (password, from_file) = self.password_for(i);
+            let mut config = self.config(i, password.as_deref());
+            // Like libpq: TLS is never used on unix sockets, whatever sslmode says.
+            // (A `hostaddr` means TCP even when `host` is a socket directory.)
+            let result = match &tls {
+                Some(tls) if !is_socket(i) => config.connect(tls.clone()),
+                _ => {
+                    config.ssl_mode(postgres::config::SslMode::Disable);
+                    config.connect(postgres::NoTls)
+                }
+            };
+            match result {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    let mut text = redact(&error_text(&e));
+                    if let Some(file) = from_file {
+                        text.push_str(&format!(
+                            " (password retrieved from file \"{}\")",
+                            file.display()
+                        ));
+                    }
+                    if self.hosts.len() > 1 {
+                        text = format!("{}: {text}", self.hosts[i]);
+                    }
+                    errors.push(text);
+                }
+            }
+        }
+        Err(LiveError::Connect {
             target: self.to_string(),
             hint: self.hint(),
-            message: redact(&error_text(&e)),
+            message: errors.join("; "),
         })
     }
 }
@@ -313,25 +499,15 @@ impl ConnParams {
 /// libpq variables when `PGHOST` or `PGDATABASE` is set. `None` when nothing names one.
 pub fn from_flag_or_env(flag: Option<&str>, env: Env) -> Result<Option<ConnParams>, LiveError> {
     let url = flag.map(str::to_string).or_else(|| env("DATABASE_URL"));
-    if url.is_none() && env("PGHOST").is_none() && env("PGDATABASE").is_none() {
+    if url.is_none()
+        && env("PGHOST").is_none()
+        && env("PGDATABASE").is_none()
+        && env("PGSERVICE").is_none()
+    {
         return Ok(None);
     }
     ConnParams::resolve(url.as_deref(), env).map(Some)
 }
-
-const KNOWN_KEYS: &[&str] = &[
-    "host",
-    "hostaddr",
-    "port",
-    "user",
-    "password",
-    "dbname",
-    "sslmode",
-    "sslrootcert",
-    "connect_timeout",
-    "application_name",
-    "options",
-];
 
 /// libpq's default host: the local socket directory when there is one.
 fn default_host() -> String {
@@ -367,248 +543,6 @@ pub fn error_text(e: &postgres::Error) -> String {
         source = s.source();
     }
     text
-}
-
-fn percent_decode(s: &str) -> Result<String, LiveError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| LiveError::BadConnString("bad percent-escape in the URL".into()))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out)
-        .map_err(|_| LiveError::BadConnString("the URL decodes to invalid UTF-8".into()))
-}
-
-/// `postgres://user:pass@host:port,host2/db?sslmode=require&host=/run/pg` → key/value pairs.
-fn parse_url(url: &str) -> Result<Vec<(String, String)>, LiveError> {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let (main, query) = match rest.split_once('?') {
-        Some((m, q)) => (m, Some(q)),
-        None => (rest, None),
-    };
-    let (authority, path) = match main.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (main, None),
-    };
-    let mut kv = Vec::new();
-    let hostpart = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let (user, pass) = match userinfo.split_once(':') {
-                Some((u, p)) => (u, Some(p)),
-                None => (userinfo, None),
-            };
-            if !user.is_empty() {
-                kv.push(("user".into(), percent_decode(user)?));
-            }
-            if let Some(p) = pass {
-                kv.push(("password".into(), percent_decode(p)?));
-            }
-            host
-        }
-        None => authority,
-    };
-    if !hostpart.is_empty() {
-        let mut hosts = Vec::new();
-        let mut port = None;
-        for h in hostpart.split(',') {
-            // `[::1]:5432`, `db:5432`, `db`
-            let (host, p) = if let Some(stripped) = h.strip_prefix('[') {
-                match stripped.split_once(']') {
-                    Some((addr, tail)) => (addr.to_string(), tail.strip_prefix(':')),
-                    None => {
-                        return Err(LiveError::BadConnString(
-                            "unclosed `[` in the URL's host".into(),
-                        ));
-                    }
-                }
-            } else {
-                match h.rsplit_once(':') {
-                    Some((a, p)) => (a.to_string(), Some(p)),
-                    None => (h.to_string(), None),
-                }
-            };
-            if !host.is_empty() {
-                hosts.push(percent_decode(&host)?);
-            }
-            if let Some(p) = p.filter(|p| !p.is_empty()) {
-                port = Some(p.to_string());
-            }
-        }
-        if !hosts.is_empty() {
-            kv.push(("host".into(), hosts.join(",")));
-        }
-        if let Some(p) = port {
-            kv.push(("port".into(), p));
-        }
-    }
-    if let Some(db) = path.filter(|p| !p.is_empty()) {
-        kv.push(("dbname".into(), percent_decode(db)?));
-    }
-    if let Some(q) = query {
-        for pair in q.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            kv.push((percent_decode(k)?, percent_decode(v)?));
-        }
-    }
-    Ok(kv)
-}
-
-/// `host=/run/pg port=5433 user='my user'` → key/value pairs (libpq quoting rules).
-fn parse_keyword_value(s: &str) -> Result<Vec<(String, String)>, LiveError> {
-    let mut kv = Vec::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            break;
-        }
-        let mut key = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' || c.is_whitespace() {
-                break;
-            }
-            key.push(c);
-            chars.next();
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.next() != Some('=') {
-            return Err(LiveError::BadConnString(format!(
-                "expected `key=value`, found `{key}` without `=` (or give a postgres:// URL)"
-            )));
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'\'') {
-            chars.next();
-            let mut closed = false;
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some(n) = chars.next() {
-                            value.push(n);
-                        }
-                    }
-                    '\'' => {
-                        closed = true;
-                        break;
-                    }
-                    _ => value.push(c),
-                }
-            }
-            if !closed {
-                return Err(LiveError::BadConnString(format!(
-                    "unterminated quoted value for `{key}`"
-                )));
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                if c == '\\' {
-                    chars.next();
-                    if let Some(n) = chars.next() {
-                        value.push(n);
-                    }
-                    continue;
-                }
-                value.push(c);
-                chars.next();
-            }
-        }
-        kv.push((key, value));
-    }
-    Ok(kv)
-}
-
-/// Removes passwords from any text that may hold a connection string: the `:secret@` of a
-/// URL and the value of `password=` (key/value form and URL query).
-pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    // URL userinfo: scheme://user:secret@host
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c == '/' || c == '?' || c.is_whitespace())
-            .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match authority.rfind('@') {
-            Some(at) => {
-                let userinfo = &authority[..at];
-                match userinfo.split_once(':') {
-                    Some((u, _)) => {
-                        out.push_str(u);
-                        out.push_str(":***");
-                    }
-                    None => out.push_str(userinfo),
-                }
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    // password=secret, password='sec ret', ?password=secret&
-    let mut result = String::with_capacity(out.len());
-    let lower = out.to_ascii_lowercase();
-    let mut i = 0;
-    while let Some(pos) = lower[i..].find("password") {
-        let start = i + pos;
-        let mut j = start + "password".len();
-        let bytes = out.as_bytes();
-        while j < bytes.len() && bytes[j] == b' ' {
-            j += 1;
-        }
-        if j < bytes.len() && bytes[j] == b'=' {
-            j += 1;
-            while j < bytes.len() && bytes[j] == b' ' {
-                j += 1;
-            }
-            result.push_str(&out[i..j]);
-            result.push_str("***");
-            // Skip the value.
-            if j < bytes.len() && bytes[j] == b'\'' {
-                j += 1;
-                while j < bytes.len() && bytes[j] != b'\'' {
-                    if bytes[j] == b'\\' {
-                        j += 1;
-                    }
-                    j += 1;
-                }
-                j = (j + 1).min(bytes.len());
-            } else {
-                while j < bytes.len() && !matches!(bytes[j], b' ' | b'&' | b'\n' | b'\t') {
-                    j += 1;
-                }
-            }
-            i = j;
-        } else {
-            result.push_str(&out[i..j]);
-            i = j;
-        }
-    }
-    result.push_str(&out[i..]);
-    result
 }
 
 // ---- TLS
@@ -973,23 +907,5 @@ mod tests {
             .err()
             .expect("missing root file is an error");
         assert!(e.to_string().contains("/nonexistent/root.crt"), "{e}");
-    }
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            redact("could not reach postgres://app:hunter2@db:5432/x today"),
-            "could not reach postgres://app:***@db:5432/x today"
-        );
-        assert_eq!(
-            redact("host=db password=hunter2 user=x"),
-            "host=db password=*** user=x"
-        );
-        assert_eq!(redact("password='a b' user=x"), "password=*** user=x");
-        assert_eq!(
-            redact("postgres://h/db?password=pw&x=1"),
-            "postgres://h/db?password=***&x=1"
-        );
-        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
     }
 }
