@@ -1,7 +1,7 @@
 //! `lockstep lint`: source → parse → catalog → locks → rules → report.
 
 use super::{EXIT_ERROR, EXIT_FINDINGS, print_error, use_color};
-use crate::analyze::{analyze, inline_migration};
+use crate::analyze::analyze;
 use crate::config::Config;
 use crate::report::{self, Format, ReportContext};
 use crate::settings::{Settings, Severity};
@@ -40,6 +40,22 @@ pub struct LintArgs {
     /// The migration runner sets a lock_timeout itself.
     #[arg(long)]
     pub assume_lock_timeout: bool,
+    /// Report only findings not recorded in this baseline (written by `lockstep baseline`).
+    /// Default: lockstep-baseline.json beside lockstep.yaml (or here) when it exists.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Ignore the default baseline file: report every finding.
+    #[arg(long)]
+    pub no_baseline: bool,
+}
+
+/// A folder analysed as `lint` does, before any baseline is applied.
+pub(super) struct Prepared {
+    pub analysis: crate::analyze::Analysis,
+    pub settings: Settings,
+    pub layout: Layout,
+    pub config: Config,
+    pub fail_on: Severity,
 }
 
 pub fn run(args: &LintArgs, quiet: bool, verbose: bool) -> ExitCode {
@@ -102,6 +118,52 @@ pub fn load_config(explicit: Option<&Path>) -> miette::Result<Config> {
 }
 
 fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<ExitCode> {
+    let Prepared {
+        mut analysis,
+        settings,
+        layout,
+        config,
+        fail_on,
+    } = prepare(args, quiet, verbose)?;
+    let explicit = args.baseline.is_some();
+    let baseline_path = match &args.baseline {
+        Some(p) => Some(p.clone()),
+        None if args.no_baseline => None,
+        None => Some(crate::baseline::default_path(
+            config.path.as_deref(),
+            &std::env::current_dir().unwrap_or_default(),
+        )),
+    };
+    if let Some(p) = baseline_path
+        && (explicit || p.is_file())
+    {
+        let b = crate::baseline::load(&p).map_err(|e| miette::miette!("{e}"))?;
+        crate::baseline::apply(&mut analysis, &b);
+        if verbose {
+            eprintln!("note: using baseline {}", p.display());
+        }
+    }
+    let cx = ReportContext {
+        analysis: &analysis,
+        settings: &settings,
+        layout,
+        color: use_color(),
+    };
+    let out = if quiet && args.format == Format::Pretty {
+        report::pretty::render_quiet(&cx)
+    } else {
+        report::render(args.format, &cx)
+    };
+    print!("{out}");
+    Ok(if report::fails(&analysis.findings, fail_on) {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Loads the folder and configuration and runs the analysis (history checks included).
+pub(super) fn prepare(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Prepared> {
     let config = load_config_for(args.config.as_deref(), &args.paths)?;
     let mut settings = Settings::default();
     config.apply(&mut settings);
@@ -116,85 +178,136 @@ fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Exit
         .or(config.file.fail_on)
         .unwrap_or(Severity::Error);
 
-    let (layout, migrations, notes) = if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
+    let histories = load_histories(args, &config)?;
+    for h in &histories {
+        // What the user must know (assumed layout, duplicate versions, unreadable names)
+        // is printed even without --verbose; stdout stays the report.
+        if !quiet {
+            for w in &h.loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+        if verbose {
+            for n in &h.loaded.notes {
+                eprintln!("note: {n}");
+            }
+        }
+    }
+    if verbose && let Some(p) = &config.path {
+        eprintln!("note: using {}", p.display());
+    }
+
+    let mut analysis: Option<crate::analyze::Analysis> = None;
+    let layout = histories.first().map_or(Layout::Plain, |h| h.loaded.layout);
+    for history in &histories {
+        let migrations = &history.loaded.migrations;
+        let mut settings = settings.clone();
+        settings.single_statement_autocommit = history.loaded.layout.implicit_transaction();
+        settings.runner = Some(history.loaded.layout.name().to_string());
+        let selected: Option<HashSet<PathBuf>> = match &args.since {
+            Some(r) => Some(changed_since(r, migrations)?),
+            None => None,
+        };
+        let lint = |m: &Migration| match &selected {
+            None => true,
+            Some(changed) => {
+                changed.contains(&canonical(&m.up.path))
+                    || m.down
+                        .as_ref()
+                        .is_some_and(|d| changed.contains(&canonical(&d.path)))
+            }
+        };
+        // Each history is replayed alone: one service's tables are not another's.
+        let mut one = analyze(migrations, &settings, &lint);
+        // History integrity against lockstep.lock, when the folder has one.
+        super::lock::check_for_lint(
+            &mut one,
+            migrations,
+            &history.paths,
+            &config,
+            args.since.as_deref(),
+            &settings,
+        )?;
+        analysis = Some(match analysis {
+            None => one,
+            Some(mut all) => {
+                all.scripts.extend(one.scripts);
+                all.findings.extend(one.findings);
+                all.sources.extend(one.sources);
+                all.migrations_total += one.migrations_total;
+                all.statements_total += one.statements_total;
+                all.catalog = one.catalog;
+                all
+            }
+        });
+    }
+    let analysis = analysis.unwrap_or_default();
+    settings.single_statement_autocommit = layout.implicit_transaction();
+    settings.runner = Some(layout.name().to_string());
+    Ok(Prepared {
+        analysis,
+        settings,
+        layout,
+        config,
+        fail_on,
+    })
+}
+
+/// One migration history: the paths it was read from and what was loaded.
+// NOTE (issue-11 helper): this function and struct were lost when `prepare` was split out of
+// `run_inner`; reconstructed from their uses — the folders helper should check them.
+struct History {
+    paths: Vec<PathBuf>,
+    loaded: source::Loaded,
+}
+
+/// The histories to lint: stdin (`-`), the paths given (or `migrations:` from
+/// lockstep.yaml), or, for one directory that is not itself a migration folder, every
+/// migration folder found under it (each replayed alone).
+fn load_histories(args: &LintArgs, config: &Config) -> miette::Result<Vec<History>> {
+    let layout = args.layout.or(config.layout);
+    if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
         let mut sql = String::new();
         std::io::stdin()
             .read_to_string(&mut sql)
             .map_err(|e| miette::miette!("stdin: cannot read: {e}"))?;
-        let name = args.stdin_filename.trim_end_matches(".sql");
-        let m = inline_migration(0, name, &sql, false);
-        (Layout::Plain, vec![m], Vec::new())
-    } else {
-        let paths = if args.paths.is_empty() {
-            if config.migrations.is_empty() {
-                return Err(miette::miette!(
-                    help = "pass a folder, e.g. `lockstep lint db/migrations`, or set `migrations:` in lockstep.yaml",
-                    "no migration path given"
-                ));
-            }
-            config.migrations.clone()
-        } else {
-            args.paths.clone()
-        };
-        let layout = args.layout.or(config.layout);
-        let exclude = config.file.exclude.clone().unwrap_or_default();
-        let loaded = source::load(&paths, layout, &exclude).map_err(|e| miette::miette!("{e}"))?;
-        (loaded.layout, loaded.migrations, loaded.notes)
-    };
-    if verbose {
-        for n in &notes {
-            eprintln!("note: {n}");
+        let path = PathBuf::from(&args.stdin_filename);
+        let loaded = source::load_text(&path, &sql, layout).map_err(|e| miette::miette!("{e}"))?;
+        return Ok(vec![History {
+            paths: Vec::new(),
+            loaded,
+        }]);
+    }
+    let paths = if args.paths.is_empty() {
+        if config.migrations.is_empty() {
+            return Err(miette::miette!(
+                help = "pass a folder, e.g. `lockstep lint db/migrations`, or set `migrations:` in lockstep.yaml",
+                "no migration path given"
+            ));
         }
-        if let Some(p) = &config.path {
-            eprintln!("note: using {}", p.display());
+        config.migrations.clone()
+    } else {
+        args.paths.clone()
+    };
+    let exclude = config.file.exclude.clone().unwrap_or_default();
+    let mut groups = vec![paths.clone()];
+    if layout.is_none()
+        && paths.len() == 1
+        && paths[0].is_dir()
+        && !source::is_migration_folder(&paths[0])
+    {
+        let found = source::discover(&paths[0]);
+        if !found.folders.is_empty() {
+            groups = found.folders.into_iter().map(|f| vec![f]).collect();
         }
     }
-
-    settings.single_statement_autocommit = layout.implicit_transaction();
-    let selected: Option<HashSet<PathBuf>> = match &args.since {
-        Some(r) => Some(changed_since(r, &migrations)?),
-        None => None,
-    };
-    let lint = |m: &Migration| match &selected {
-        None => true,
-        Some(changed) => {
-            changed.contains(&canonical(&m.up.path))
-                || m.down
-                    .as_ref()
-                    .is_some_and(|d| changed.contains(&canonical(&d.path)))
-        }
-    };
-    let mut analysis = analyze(&migrations, &settings, &lint);
-    // History integrity against lockstep.lock, when the folder has one.
-    super::lock::check_for_lint(
-        &mut analysis,
-        &migrations,
-        &args.paths,
-        &config,
-        args.since.as_deref(),
-        &settings,
-    )?;
-    let cx = ReportContext {
-        analysis: &analysis,
-        settings: &settings,
-        layout,
-        color: use_color(),
-    };
-    let mut out = report::render(args.format, &cx);
-    if quiet && args.format == Format::Pretty {
-        // Keep the findings, drop the summary line.
-        if let Some(i) = out.trim_end().rfind('\n') {
-            out.truncate(i + 1);
-        } else {
-            out.clear();
-        }
-    }
-    print!("{out}");
-    Ok(if report::fails(&analysis.findings, fail_on) {
-        ExitCode::from(EXIT_FINDINGS)
-    } else {
-        ExitCode::SUCCESS
-    })
+    groups
+        .into_iter()
+        .map(|g| {
+            let loaded = source::load(&g, layout, &exclude).map_err(|e| miette::miette!("{e}"))?;
+            Ok(History { paths: g, loaded })
+        })
+        .collect()
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -223,8 +336,25 @@ fn changed_since(git_ref: &str, migrations: &[Migration]) -> miette::Result<Hash
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
+    // The ref is checked to name a commit before git sees it in any other position, and
+    // `--end-of-options` keeps a ref such as `--output=FILE` from being read as an option.
+    let commit = format!("{git_ref}^{{commit}}");
+    if git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        &commit,
+    ])
+    .is_err()
+    {
+        return Err(miette::miette!(
+            "--since {git_ref:?}: not a commit in this repository (give a branch, tag or commit, \
+             e.g. --since origin/main)"
+        ));
+    }
     let mut changed = HashSet::new();
-    let diff = git(&["diff", "--name-only", git_ref, "--"])?;
+    let diff = git(&["diff", "--name-only", "--end-of-options", git_ref, "--"])?;
     let untracked = git(&["ls-files", "--others", "--exclude-standard", "--full-name"])?;
     for line in diff.lines().chain(untracked.lines()) {
         if !line.trim().is_empty() {

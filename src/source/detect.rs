@@ -1,15 +1,20 @@
 //! Layout detection: which framework wrote this folder?
 //!
-//! Strongest evidence first: directory shapes (prisma `*/migration.sql`, diesel
-//! `*/up.sql`), then in-file markers (goose, dbmate, sql-migrate; whichever marks the
-//! most files), then flyway names (`V1__x.sql`), then `.up.sql`/`.down.sql` pairs, then
-//! numbered files. The answer comes with the evidence, so a surprised user can see why
-//! and force another with `--layout`.
+//! Strongest evidence first: a tool's own index file (`sqitch.plan`,
+//! `meta/_journal.json`), directory shapes (prisma `*/migration.sql`, diesel `*/up.sql`,
+//! versioned sub-folders `v1.2/*.sql`), then in-file markers (goose, dbmate,
+//! sql-migrate, Liquibase formatted SQL; whichever marks the most files), then flyway
+//! names (`V1__x.sql`), pop dialect variants (`1_x.postgres.up.sql`), dotted names
+//! (`V0001.x.up.sql`), Atlas (`atlas.sum` over plain `.sql` files), then
+//! `.up.sql`/`.down.sql` pairs, then numbered files. The answer comes with the evidence,
+//! so a surprised user can see why and force another with `--layout`; a folder holding
+//! the marks of two layouts gets a warning naming both.
 
 use super::Layout;
 use super::files::Inputs;
 use super::version::leading_digits;
 use super::{annotated::Directive, dbmate, flyway_name, goose, sql_migrate, sqlx};
+use super::{dotted, liquibase, pop, versioned_dirs};
 
 /// Returns the layout and a short reason, or why none fits.
 pub(crate) fn detect(inputs: &mut Inputs) -> Result<(Layout, String), String> {
@@ -18,6 +23,90 @@ pub(crate) fn detect(inputs: &mut Inputs) -> Result<(Layout, String), String> {
         return Err("no migrations found".into());
     }
     let count = |f: &dyn Fn(&super::files::Entry) -> bool| entries.iter().filter(|e| f(e)).count();
+    let chosen = detect_inner(inputs, &entries, &count)?;
+    warn_second_layout(inputs, &entries, chosen.0);
+    Ok(chosen)
+}
+
+/// Warns when files of a second layout sit in the folder: the layout reader ignores
+/// them (with a note), which may be a surprise.
+fn warn_second_layout(inputs: &mut Inputs, entries: &[super::files::Entry], chosen: Layout) {
+    let mut others: Vec<String> = Vec::new();
+    let flyway = entries
+        .iter()
+        .filter(|e| e.file_name().strip_suffix(".sql").is_some_and(flyway_name))
+        .count();
+    if flyway > 0 && chosen != Layout::Flyway {
+        others.push(format!(
+            "{flyway} flyway-named file(s) (V<version>__<name>.sql)"
+        ));
+    }
+    let mut marked = [
+        (Layout::Goose, 0usize),
+        (Layout::Dbmate, 0),
+        (Layout::SqlMigrate, 0),
+    ];
+    for entry in entries
+        .iter()
+        .filter(|e| e.at_top() && e.file_name().ends_with(".sql"))
+    {
+        let Ok(text) = inputs.text(&entry.path) else {
+            continue;
+        };
+        for (layout, n) in marked.iter_mut() {
+            if has_up_marker(&text, *layout) {
+                *n += 1;
+            }
+        }
+    }
+    for (layout, n) in marked {
+        if n > 0 && layout != chosen {
+            others.push(format!("{n} file(s) with {layout} markers"));
+        }
+    }
+    if !others.is_empty() {
+        let dir = inputs
+            .dirs
+            .first()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| ".".into());
+        inputs.warn(format!(
+            "{dir}: two layouts in one folder: read as {chosen}, but it also holds {}; \
+             those files are not read as {chosen} migrations (use --layout to choose, or \
+             split the folder)",
+            others.join(" and ")
+        ));
+    }
+}
+
+fn has_up_marker(text: &str, layout: Layout) -> bool {
+    let classify = match layout {
+        Layout::Goose => goose::directive,
+        Layout::Dbmate => dbmate::directive,
+        _ => sql_migrate::directive,
+    };
+    text.lines()
+        .any(|l| matches!(classify(l.trim()), Some(Directive::Up { .. })))
+}
+
+fn detect_inner(
+    inputs: &mut Inputs,
+    entries: &[super::files::Entry],
+    count: &dyn Fn(&dyn Fn(&super::files::Entry) -> bool) -> usize,
+) -> Result<(Layout, String), String> {
+    let top_file =
+        |name: &str| count(&|e| e.rel.components().count() == 1 && e.file_name() == name);
+    if top_file("sqitch.plan") > 0 {
+        return Ok((Layout::Sqitch, "sqitch.plan".into()));
+    }
+    let journal = count(&|e| {
+        e.file_name() == "_journal.json"
+            && e.parent_name() == Some("meta")
+            && e.rel.components().count() == 2
+    });
+    if journal > 0 {
+        return Ok((Layout::Drizzle, "meta/_journal.json (drizzle-kit)".into()));
+    }
 
     let prisma = count(&|e| e.in_migration_dir() && e.file_name() == "migration.sql");
     let lock =
@@ -37,12 +126,20 @@ pub(crate) fn detect(inputs: &mut Inputs) -> Result<(Layout, String), String> {
             format!("{diesel} <version>_<name>/up.sql director(ies)"),
         ));
     }
+    let versioned = count(&|e| versioned_dirs::version_of(e).is_some());
+    if versioned > 0 {
+        return Ok((
+            Layout::VersionedDirs,
+            format!("{versioned} .sql file(s) in versioned sub-folders (v1.2/…)"),
+        ));
+    }
 
     // In-file markers are unambiguous; read the top-level .sql files once.
     let mut marked = [
         (Layout::Goose, 0usize),
         (Layout::Dbmate, 0),
         (Layout::SqlMigrate, 0),
+        (Layout::Liquibase, 0),
     ];
     let mut no_tx_header = 0;
     for entry in entries
@@ -61,12 +158,13 @@ pub(crate) fn detect(inputs: &mut Inputs) -> Result<(Layout, String), String> {
                 .any(|l| matches!(classify(l.trim()), Some(Directive::Up { .. })))
         };
         for (layout, n) in marked.iter_mut() {
-            let classify = match layout {
-                Layout::Goose => goose::directive,
-                Layout::Dbmate => dbmate::directive,
-                _ => sql_migrate::directive,
+            let hit = match layout {
+                Layout::Goose => has_up(goose::directive),
+                Layout::Dbmate => has_up(dbmate::directive),
+                Layout::SqlMigrate => has_up(sql_migrate::directive),
+                _ => liquibase::is_formatted_sql(&text),
             };
-            if has_up(classify) {
+            if hit {
                 *n += 1;
             }
         }
@@ -80,7 +178,8 @@ pub(crate) fn detect(inputs: &mut Inputs) -> Result<(Layout, String), String> {
         let marker = match layout {
             Layout::Goose => "-- +goose Up",
             Layout::Dbmate => "-- migrate:up",
-            _ => "-- +migrate Up",
+            Layout::SqlMigrate => "-- +migrate Up",
+            _ => "--liquibase formatted sql",
         };
         return Ok((layout, format!("{n} file(s) with `{marker}` markers")));
     }
@@ -91,6 +190,27 @@ pub(crate) fn detect(inputs: &mut Inputs) -> Result<(Layout, String), String> {
             Layout::Flyway,
             format!("{flyway} file(s) named V<version>__<name>.sql"),
         ));
+    }
+
+    let pop = count(&|e| e.at_top() && pop::has_dialect_or_fizz(e.file_name()));
+    if pop > 0 {
+        return Ok((
+            Layout::Pop,
+            format!("{pop} <version>_<name>.<dialect>.up.sql / .fizz file(s) (pop)"),
+        ));
+    }
+    let dotted = count(&|e| e.at_top() && dotted::parse_name(e.file_name()).is_some());
+    if dotted > 0 {
+        return Ok((
+            Layout::Dotted,
+            format!("{dotted} V<version>.<name>.up.sql / .down.sql file(s)"),
+        ));
+    }
+    let up_down_any = count(&|e| {
+        e.at_top() && (e.file_name().ends_with(".up.sql") || e.file_name().ends_with(".down.sql"))
+    });
+    if top_file("atlas.sum") > 0 && up_down_any == 0 {
+        return Ok((Layout::Atlas, "atlas.sum".into()));
     }
 
     let numbered = |e: &super::files::Entry| {
@@ -142,7 +262,7 @@ pub(crate) fn detect(inputs: &mut Inputs) -> Result<(Layout, String), String> {
         return Ok((Layout::Plain, format!("{simple} numbered .sql file(s)")));
     }
     Err(format!(
-        "no file matches a known migration layout (looked at {} file(s)); pass --layout",
+        "no file matches a known migration layout (looked at {} file(s))",
         entries.len()
     ))
 }

@@ -51,6 +51,8 @@ pub(crate) struct Inputs {
     /// The directories given as arguments (to report ones that held no migration).
     pub dirs: Vec<PathBuf>,
     pub notes: Vec<String>,
+    /// What must be shown without `--verbose` (see [`super::Loaded::warnings`]).
+    pub warnings: Vec<String>,
     /// How many files `exclude` removed, for the "nothing found" message.
     pub excluded: usize,
     cache: HashMap<PathBuf, Arc<str>>,
@@ -66,6 +68,7 @@ impl Inputs {
             entries: Vec::new(),
             dirs: Vec::new(),
             notes: Vec::new(),
+            warnings: Vec::new(),
             excluded: 0,
             cache: HashMap::new(),
         };
@@ -74,9 +77,18 @@ impl Inputs {
             let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
             let found = if meta.is_dir() {
                 inputs.dirs.push(path.clone());
-                walk_dir(path)?
-            } else {
+                walk_dir(path, &mut inputs.warnings)?
+            } else if meta.is_file() {
                 vec![explicit_entry(path)]
+            } else {
+                // Reading a FIFO would block until someone writes to it.
+                return Err(SourceError::Io {
+                    path: path.clone(),
+                    source: io::Error::other(format!(
+                        "not a regular file ({}); name a migration file or folder",
+                        kind_of(&meta.file_type())
+                    )),
+                });
             };
             for entry in found {
                 if is_excluded(&exclude, &entry) {
@@ -93,6 +105,20 @@ impl Inputs {
         Ok(inputs)
     }
 
+    /// Inputs holding one file whose text is given (SQL read from stdin), named `path`.
+    pub(crate) fn from_text(path: &Path, text: &str) -> Self {
+        let mut cache = HashMap::new();
+        cache.insert(path.to_path_buf(), Arc::from(text));
+        Inputs {
+            entries: vec![explicit_entry(path)],
+            dirs: Vec::new(),
+            notes: Vec::new(),
+            warnings: Vec::new(),
+            excluded: 0,
+            cache,
+        }
+    }
+
     /// The file's text, read once. Fails on unreadable or non-UTF-8 files.
     pub(crate) fn text(&mut self, path: &Path) -> Result<Arc<str>, SourceError> {
         if let Some(text) = self.cache.get(path) {
@@ -101,6 +127,11 @@ impl Inputs {
         let text = read_text(path)?;
         self.cache.insert(path.to_path_buf(), text.clone());
         Ok(text)
+    }
+
+    /// Records something the user must see even without `--verbose`.
+    pub(crate) fn warn(&mut self, message: String) {
+        self.warnings.push(message);
     }
 
     /// Records that a file was left out and why; nothing is dropped without a word.
@@ -191,7 +222,7 @@ fn explicit_entry(path: &Path) -> Entry {
     }
 }
 
-fn walk_dir(dir: &Path) -> Result<Vec<Entry>, SourceError> {
+fn walk_dir(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<Entry>, SourceError> {
     // A folder that is itself one diesel or prisma migration keeps its own name in `rel`.
     let single_migration = ["up.sql", "migration.sql"]
         .iter()
@@ -208,17 +239,49 @@ fn walk_dir(dir: &Path) -> Result<Vec<Entry>, SourceError> {
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for item in walker {
-        let item = item.map_err(|e| {
-            let path = e.path().unwrap_or(dir).to_path_buf();
-            let source = e
-                .into_io_error()
-                .unwrap_or_else(|| io::Error::other("filesystem loop (symbolic link to a parent)"));
-            io_error(&path, source)
-        })?;
-        if !item.file_type().is_file() {
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => {
+                let path = e.path().unwrap_or(dir).to_path_buf();
+                if e.loop_ancestor().is_some() {
+                    // Following it would never end; every file is still reached once.
+                    warnings.push(format!(
+                        "{}: symbolic link loop (points to a directory above it); not followed",
+                        path.display()
+                    ));
+                    continue;
+                }
+                if e.depth() == 0 {
+                    let source = e
+                        .into_io_error()
+                        .unwrap_or_else(|| io::Error::other("walk failed"));
+                    return Err(io_error(&path, source));
+                }
+                warnings.push(format!("{}: cannot be read; skipped: {e}", path.display()));
+                continue;
+            }
+        };
+        let file_type = item.file_type();
+        if file_type.is_dir() {
             continue;
         }
         let path = item.path().to_path_buf();
+        if !file_type.is_file() {
+            warnings.push(format!(
+                "{}: not a regular file ({}); not read",
+                path.display(),
+                kind_of(&file_type)
+            ));
+            continue;
+        }
+        if item.file_name().to_str().is_none() {
+            warnings.push(format!(
+                "{}: file name is not valid UTF-8; not read (no migration tool we know \
+                 matches such a name against its pattern; rename it)",
+                path.display()
+            ));
+            continue;
+        }
         let rel = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
         let rel = match &base {
             Some(base) => base.join(rel),
@@ -231,4 +294,27 @@ fn walk_dir(dir: &Path) -> Result<Vec<Entry>, SourceError> {
         });
     }
     Ok(entries)
+}
+
+/// What a non-regular file is, for messages.
+#[cfg(not(unix))]
+fn kind_of(_: &std::fs::FileType) -> &'static str {
+    "not a regular file"
+}
+
+/// What a non-regular file is, for messages.
+#[cfg(unix)]
+fn kind_of(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        "a device"
+    } else if file_type.is_symlink() {
+        "a dangling symbolic link"
+    } else {
+        "not a file"
+    }
 }

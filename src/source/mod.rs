@@ -11,19 +11,30 @@
 //! for duplicate versions, so every layout gets the same ordering rules.
 
 mod annotated;
+mod atlas;
 mod dbmate;
 mod detect;
 mod diesel;
+mod discover;
+mod dotted;
+mod drizzle;
 mod files;
 mod flyway;
+mod folder;
 mod golang_migrate;
 mod goose;
+mod liquibase;
 mod plain;
+mod pop;
 mod prisma;
 mod scan;
+mod sqitch;
 mod sql_migrate;
 mod sqlx;
 mod version;
+mod versioned_dirs;
+
+pub use discover::{Discovered, discover, is_migration_folder};
 
 use serde::Serialize;
 use std::ops::Range;
@@ -47,11 +58,28 @@ pub enum Layout {
     Flyway,
     SqlMigrate,
     Prisma,
+    /// gobuffalo/pop and ory/popx: `<version>_<name>[.<dialect>].up.sql`.
+    Pop,
+    /// `V0001.Name.up.sql` / `.down.sql` (dot-separated version and name, as authelia).
+    Dotted,
+    /// Versioned sub-folders (`versioned/v1.2/*.sql`, temporal's schema tool), with a
+    /// `manifest.json` listing the order when there is one.
+    VersionedDirs,
+    /// drizzle-kit: `NNNN_name.sql` in the order of `meta/_journal.json`.
+    Drizzle,
+    /// Liquibase formatted SQL (`--liquibase formatted sql`, `--changeset author:id`).
+    Liquibase,
+    /// sqitch: `sqitch.plan` with `deploy/`, `revert/`, `verify/`.
+    Sqitch,
+    /// Atlas: `<version>_<name>.sql` next to `atlas.sum`.
+    Atlas,
+    /// Any other folder of `.sql` files, read in path order.
+    Folder,
 }
 
 impl Layout {
     /// Every layout, in the order `--layout` lists them.
-    pub const ALL: [Layout; 9] = [
+    pub const ALL: [Layout; 17] = [
         Layout::Plain,
         Layout::Diesel,
         Layout::Sqlx,
@@ -61,6 +89,14 @@ impl Layout {
         Layout::Flyway,
         Layout::SqlMigrate,
         Layout::Prisma,
+        Layout::Pop,
+        Layout::Dotted,
+        Layout::VersionedDirs,
+        Layout::Drizzle,
+        Layout::Liquibase,
+        Layout::Sqitch,
+        Layout::Atlas,
+        Layout::Folder,
     ];
 
     /// The name users write (`golang-migrate`), as `--layout` accepts it.
@@ -75,6 +111,57 @@ impl Layout {
             Layout::Flyway => "flyway",
             Layout::SqlMigrate => "sql-migrate",
             Layout::Prisma => "prisma",
+            Layout::Pop => "pop",
+            Layout::Dotted => "dotted",
+            Layout::VersionedDirs => "versioned-dirs",
+            Layout::Drizzle => "drizzle",
+            Layout::Liquibase => "liquibase",
+            Layout::Sqitch => "sqitch",
+            Layout::Atlas => "atlas",
+            Layout::Folder => "folder",
+        }
+    }
+
+    /// The layout whose file conventions `plan --write` uses for this one: the layouts
+    /// added for reading real repositories are written as the closest simple layout.
+    pub fn written_as(self) -> Layout {
+        match self {
+            Layout::Pop => Layout::GolangMigrate,
+            Layout::Dotted
+            | Layout::VersionedDirs
+            | Layout::Drizzle
+            | Layout::Liquibase
+            | Layout::Sqitch
+            | Layout::Folder => Layout::Plain,
+            Layout::Atlas => Layout::Sqlx,
+            other => other,
+        }
+    }
+
+    /// How the framework orders its migrations.
+    fn order(self) -> Order {
+        match self {
+            // diesel compares its version strings (`MigrationVersion` derives `Ord` on a
+            // string), prisma sorts directory names, pop compares version strings, dbmate
+            // keeps the version as a string and sorts by it.
+            Layout::Diesel | Layout::Prisma | Layout::Pop | Layout::Dbmate => Order::Text,
+            // integers (golang-migrate uint, goose int64, sqlx i64), flyway's dotted parts,
+            // sql-migrate's numeric prefix, the dotted V0001 layout's integer.
+            Layout::Plain
+            | Layout::Sqlx
+            | Layout::GolangMigrate
+            | Layout::Goose
+            | Layout::Flyway
+            | Layout::SqlMigrate
+            | Layout::Dotted => Order::Numeric,
+            // The reader already put them in the framework's order (a plan, a journal,
+            // a manifest, file names).
+            Layout::VersionedDirs
+            | Layout::Drizzle
+            | Layout::Liquibase
+            | Layout::Sqitch
+            | Layout::Atlas
+            | Layout::Folder => Order::Given,
         }
     }
 
@@ -90,6 +177,15 @@ impl Layout {
             Layout::Flyway => Some("flyway_schema_history"),
             Layout::SqlMigrate => Some("gorp_migrations"),
             Layout::Prisma => Some("_prisma_migrations"),
+            // Not read yet by `dry-run`: treated as keeping no history.
+            Layout::Pop
+            | Layout::Dotted
+            | Layout::VersionedDirs
+            | Layout::Drizzle
+            | Layout::Liquibase
+            | Layout::Sqitch
+            | Layout::Atlas
+            | Layout::Folder => None,
         }
     }
 
@@ -111,6 +207,22 @@ impl Layout {
                  script needs it; keep such statements in a migration of their own"
             }
             Layout::SqlMigrate => "sql-migrate: write `-- +migrate Up notransaction`",
+            Layout::Pop => {
+                "pop: runs every migration in a transaction; run the statement outside the \
+                 migrator"
+            }
+            Layout::Dotted | Layout::VersionedDirs => {
+                "run the statement outside the migrator, in a script of its own"
+            }
+            Layout::Drizzle => {
+                "drizzle: runs all pending migrations in one transaction; run the statement \
+                 outside drizzle-kit migrate"
+            }
+            Layout::Liquibase => "liquibase: add `runInTransaction:false` to the changeset",
+            Layout::Sqitch | Layout::Folder => {
+                "scripts run under psql in autocommit: leave the statement outside BEGIN/COMMIT"
+            }
+            Layout::Atlas => "atlas: add `-- atlas:txmode none` at the top of the file",
         }
     }
 
@@ -130,6 +242,17 @@ impl std::fmt::Display for Layout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// How a framework orders migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Versions compared as numbers, group by group ([`VersionKey`]).
+    Numeric,
+    /// Versions compared as strings.
+    Text,
+    /// The reader returns them in apply order already.
+    Given,
 }
 
 /// One SQL script: a whole file, or a section of one (goose/dbmate/sql-migrate keep up and
@@ -230,18 +353,27 @@ pub struct Loaded {
     pub detected_from: Option<String>,
     /// All migrations in apply order (`Migration::order` is the index).
     pub migrations: Vec<Migration>,
-    /// Things the user should know: files that match no convention and were ignored,
-    /// directories without migrations, Go migrations that were not analysed, ….
+    /// Things the user may want to know: files that match no convention and were
+    /// ignored (the framework would not run them either), directories without migrations.
     pub notes: Vec<String>,
+    /// Things the user must be told even without `--verbose`: an assumed layout, two
+    /// migrations sharing a version (`duplicate-version`), files that could not be read
+    /// as the framework would (non-UTF-8 names, FIFOs, symbolic-link loops, fizz files),
+    /// two layouts in one folder.
+    pub warnings: Vec<String>,
 }
 
 /// Reads the migrations under `paths` (files or directories, directories are walked),
 /// leaving out paths matched by an `exclude` glob (matched against the path as given,
 /// the path inside the folder, and every directory above either). With `layout: None`
-/// the layout is detected from file names and contents.
+/// the layout is detected from file names and contents; a folder that matches no known
+/// layout is read as `.sql` files in path order, with a warning saying so.
 ///
-/// Errors: a missing path, an unreadable or non-UTF-8 file, a file the framework itself
-/// would reject (unbalanced goose markers, duplicate versions, …), or no migration at all.
+/// Files named on the command line are always read, whatever their names: one
+/// migration each (or the framework's sections of it), in the order given.
+///
+/// Errors: a missing or unreadable path, a non-UTF-8 file, a file the framework itself
+/// would reject (unbalanced goose markers, …), or no `.sql` file at all.
 pub fn load(
     paths: &[PathBuf],
     layout: Option<Layout>,
@@ -249,30 +381,33 @@ pub fn load(
 ) -> Result<Loaded, SourceError> {
     let mut inputs = Inputs::collect(paths, exclude)?;
     let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    if inputs.dirs.is_empty() && !inputs.entries.is_empty() {
+        return load_files(inputs, layout);
+    }
     let (layout, detected_from) = match layout {
         Some(layout) => (layout, None),
-        None => {
-            let (layout, why) = detect::detect(&mut inputs)
-                .map_err(|message| SourceError::layout(&first, no_migrations(&inputs, message)))?;
-            (layout, Some(why))
-        }
+        None => match detect::detect(&mut inputs) {
+            Ok((layout, why)) => (layout, Some(why)),
+            Err(message) => {
+                inputs.warn(format!(
+                    "{}: {message}; read as a folder of .sql files in path order \
+                     (layout `folder`); name the framework with --layout <{}>",
+                    first.display(),
+                    layout_names()
+                ));
+                (
+                    Layout::Folder,
+                    Some("no known layout: .sql files in path order".to_string()),
+                )
+            }
+        },
     };
-    let mut migrations = match layout {
-        Layout::Plain => plain::collect(&mut inputs)?,
-        Layout::Diesel => diesel::collect(&mut inputs)?,
-        Layout::Sqlx => sqlx::collect(&mut inputs)?,
-        Layout::GolangMigrate => golang_migrate::collect(&mut inputs)?,
-        Layout::Goose => goose::collect(&mut inputs)?,
-        Layout::Dbmate => dbmate::collect(&mut inputs)?,
-        Layout::Flyway => flyway::collect(&mut inputs)?,
-        Layout::SqlMigrate => sql_migrate::collect(&mut inputs)?,
-        Layout::Prisma => prisma::collect(&mut inputs)?,
-    };
+    let mut migrations = collect(layout, &mut inputs)?;
     if migrations.is_empty() {
         let message = format!("no {layout} migrations found");
         return Err(SourceError::layout(&first, no_migrations(&inputs, message)));
     }
-    put_in_order(&mut migrations)?;
+    put_in_order(&mut migrations, layout.order(), &mut inputs.warnings);
     for dir in &inputs.dirs {
         if !migrations.iter().any(|m| m.up.path.starts_with(dir)) {
             inputs.notes.push(format!(
@@ -286,6 +421,99 @@ pub fn load(
         detected_from,
         migrations,
         notes: inputs.notes,
+        warnings: inputs.warnings,
+    })
+}
+
+/// Reads SQL given as text (stdin) as one migration named `path`, read as `layout`
+/// (goose sections, dbmate markers, …) or as the layout its contents show.
+pub fn load_text(path: &Path, text: &str, layout: Option<Layout>) -> Result<Loaded, SourceError> {
+    load_files(Inputs::from_text(path, text), layout)
+}
+
+/// Every layout name, for messages (`plain|diesel|…`).
+pub fn layout_names() -> String {
+    Layout::ALL
+        .iter()
+        .map(|l| l.name())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+fn collect(layout: Layout, inputs: &mut Inputs) -> Result<Vec<Migration>, SourceError> {
+    match layout {
+        Layout::Plain => plain::collect(inputs),
+        Layout::Diesel => diesel::collect(inputs),
+        Layout::Sqlx => sqlx::collect(inputs),
+        Layout::GolangMigrate => golang_migrate::collect(inputs),
+        Layout::Goose => goose::collect(inputs),
+        Layout::Dbmate => dbmate::collect(inputs),
+        Layout::Flyway => flyway::collect(inputs),
+        Layout::SqlMigrate => sql_migrate::collect(inputs),
+        Layout::Prisma => prisma::collect(inputs),
+        Layout::Pop => pop::collect(inputs),
+        Layout::Dotted => dotted::collect(inputs),
+        Layout::VersionedDirs => versioned_dirs::collect(inputs),
+        Layout::Drizzle => drizzle::collect(inputs),
+        Layout::Liquibase => liquibase::collect(inputs),
+        Layout::Sqitch => sqitch::collect(inputs),
+        Layout::Atlas => atlas::collect(inputs),
+        Layout::Folder => folder::collect(inputs),
+    }
+}
+
+/// Files named on the command line: each is linted, in the order given. The layout
+/// (forced or detected from the files) decides how a file is read (goose sections,
+/// sqlx's `-- no-transaction`, …); a file whose name that layout would not accept is
+/// still read, as a whole file run by psql.
+fn load_files(mut inputs: Inputs, layout: Option<Layout>) -> Result<Loaded, SourceError> {
+    let (layout, detected_from) = match layout {
+        Some(layout) => (layout, None),
+        None => match detect::detect(&mut inputs) {
+            Ok((layout, why)) => (layout, Some(why)),
+            Err(_) => (
+                Layout::Folder,
+                Some("files named on the command line, read in the order given".to_string()),
+            ),
+        },
+    };
+    let entries = std::mem::take(&mut inputs.entries);
+    let mut migrations = Vec::new();
+    for entry in entries {
+        let notes_before = inputs.notes.len();
+        inputs.entries = vec![entry.clone()];
+        let found = collect(layout, &mut inputs)?;
+        if found.is_empty() {
+            // The layout would skip it by name; the user named it, so it is linted.
+            inputs.notes.truncate(notes_before);
+            let text = inputs.text(&entry.path)?;
+            let stem = entry
+                .file_name()
+                .strip_suffix(".sql")
+                .unwrap_or(entry.file_name())
+                .to_string();
+            migrations.push(file_migration(
+                stem.clone(),
+                String::new(),
+                stem,
+                Script::whole_file(&entry.path, text),
+                None,
+                !matches!(layout, Layout::Plain | Layout::Folder | Layout::Sqitch),
+            ));
+        } else {
+            migrations.extend(found);
+        }
+    }
+    inputs.entries.clear();
+    for (order, migration) in migrations.iter_mut().enumerate() {
+        migration.order = order;
+    }
+    Ok(Loaded {
+        layout,
+        detected_from,
+        migrations,
+        notes: inputs.notes,
+        warnings: inputs.warnings,
     })
 }
 
@@ -301,21 +529,29 @@ fn no_migrations(inputs: &Inputs, message: String) -> String {
             inputs.excluded
         ));
     }
-    if !inputs.notes.is_empty() {
-        message.push_str(&format!("; {}", inputs.notes.join("; ")));
+    let said: Vec<&String> = inputs.warnings.iter().chain(&inputs.notes).collect();
+    if !said.is_empty() {
+        let said: Vec<&str> = said.iter().map(|s| s.as_str()).collect();
+        message.push_str(&format!("; {}", said.join("; ")));
     }
     message
 }
 
-/// Sorts by version (numerically, group by group), repeatables last by name, rejects
-/// duplicate versions, and numbers the result.
-fn put_in_order(migrations: &mut [Migration]) -> Result<(), SourceError> {
+/// Sorts as the framework does (repeatables last by name), numbers the result, and warns
+/// about two migrations sharing a version (`duplicate-version`): their runners order them
+/// by full file name, and so do we, so the rest of the folder is still linted.
+fn put_in_order(migrations: &mut [Migration], order: Order, warnings: &mut Vec<String>) {
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Key {
+        Numeric(VersionKey),
+        Text(String),
+    }
     let key = |m: &Migration| {
         let repeatable = m.kind == MigrationKind::Repeatable;
-        let version = if repeatable {
-            VersionKey::parse("")
-        } else {
-            VersionKey::parse(&m.version)
+        let version = match (repeatable, order) {
+            (true, _) => Key::Text(String::new()),
+            (false, Order::Text) => Key::Text(m.version.clone()),
+            (false, _) => Key::Numeric(VersionKey::parse(&m.version)),
         };
         (
             repeatable,
@@ -327,27 +563,27 @@ fn put_in_order(migrations: &mut [Migration]) -> Result<(), SourceError> {
             },
         )
     };
-    migrations.sort_by_cached_key(|m| (key(m), m.id.clone()));
-    for pair in migrations.windows(2) {
-        if key(&pair[0]) == key(&pair[1]) {
-            let what = match pair[0].kind {
-                MigrationKind::Versioned => format!("version {}", pair[1].version),
-                MigrationKind::Repeatable => format!("repeatable name {:?}", pair[1].name),
-            };
-            return Err(SourceError::layout(
-                &pair[1].up.path,
-                format!(
-                    "{what} is used twice: by {} and by {}",
+    if order != Order::Given {
+        migrations.sort_by_cached_key(|m| (key(m), m.id.clone()));
+        for pair in migrations.windows(2) {
+            if key(&pair[0]) == key(&pair[1]) {
+                let what = match pair[0].kind {
+                    MigrationKind::Versioned => format!("version {}", pair[1].version),
+                    MigrationKind::Repeatable => format!("repeatable name {:?}", pair[1].name),
+                };
+                warnings.push(format!(
+                    "{}: duplicate-version: {what} is used twice: by {} and by {}; \
+                     both are linted, ordered by file name",
+                    pair[1].up.path.display(),
                     pair[0].up.path.display(),
                     pair[1].up.path.display()
-                ),
-            ));
+                ));
+            }
         }
     }
     for (order, migration) in migrations.iter_mut().enumerate() {
         migration.order = order;
     }
-    Ok(())
 }
 
 /// A versioned migration made of whole files (every layout but the in-file-section ones).
