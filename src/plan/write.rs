@@ -209,6 +209,8 @@ fn single_statement(u: &Unit) -> (Vec<String>, Vec<String>) {
 
 /// The files for `plan` in `layout`. `existing` are the folder's current versions.
 pub fn files(plan: &Plan, layout: Layout, existing: &[String], now_secs: u64) -> Vec<PlannedFile> {
+    // Layouts read from real repositories (pop, sqitch, …) are written as the closest simple one.
+    let layout = layout.written_as();
     let units = units(plan);
     let versions = next_versions(layout, existing, units.len(), now_secs);
     let mut out = Vec::new();
@@ -216,7 +218,16 @@ pub fn files(plan: &Plan, layout: Layout, existing: &[String], now_secs: u64) ->
         let name = format!("{v}_{}", u.slug);
         let body = u.statements.join("\n\n");
         match layout {
-            Layout::Plain => out.push(PlannedFile {
+            // The read-only layouts never reach here (`written_as` above); listed for the compiler.
+            Layout::Plain
+            | Layout::Pop
+            | Layout::Dotted
+            | Layout::VersionedDirs
+            | Layout::Drizzle
+            | Layout::Liquibase
+            | Layout::Sqitch
+            | Layout::Atlas
+            | Layout::Folder => out.push(PlannedFile {
                 path: PathBuf::from(format!("{name}.sql")),
                 contents: format!(
                     "{}{}{body}\n",
