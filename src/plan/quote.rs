@@ -1,7 +1,13 @@
-//! Quoting identifiers and literals for the SQL the planner writes.
+//! Quoting identifiers, literals and comments for the SQL the planner writes.
+//!
+//! Every name, id or path that ends up in generated SQL goes through one function here,
+//! chosen by its position: [`ident`] for identifiers, [`literal`] for string constants,
+//! [`comment_text`] / [`line_comment`] / [`block_comment`] for comments, [`dollar_quote`]
+//! for routine bodies, [`file_component`] for file names. The names come from migration
+//! files a pull request can change, so they are hostile input.
 //!
 //! Identifiers are quoted only when they must be (upper case, spaces, quotes, a leading
-//! digit, a reserved word), so generated SQL reads like hand-written SQL while staying
+//! digit, a reserved word, `$`), so generated SQL reads like hand-written SQL while staying
 //! correct for every name PostgreSQL accepts.
 
 use crate::ops::ObjName;
@@ -170,8 +176,16 @@ const RESERVED: &[&str] = &[
 ];
 
 /// Quotes `name` as an SQL identifier when it needs it: `users` stays `users`,
-/// `Users` → `"Users"`, `order` → `"order"`, `a"b` → `"a""b"`.
+/// `Users` → `"Users"`, `order` → `"order"`, `a"b` → `"a""b"`, `a$b` → `"a$b"`.
+///
+/// Inside double quotes every character but `"` (doubled) is taken literally by
+/// PostgreSQL, line breaks included, so the result is one identifier token whatever the
+/// name holds. The one character no identifier can hold is NUL: check names with
+/// [`check_ident`] first (the planner refuses a migration containing NUL, see
+/// `plan::plan_sql`), and `write` refuses any file that would contain one.
 pub fn ident(name: &str) -> String {
+    // `$` is legal in unquoted names, but quoting it keeps a name from ever looking like
+    // the `$tag$` of a dollar quote to a reader.
     let plain = !name.is_empty()
         && name
             .chars()
@@ -179,7 +193,7 @@ pub fn ident(name: &str) -> String {
             .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !RESERVED.contains(&name);
     if plain {
         name.to_string()
@@ -204,9 +218,241 @@ pub fn obj_qualified(name: &ObjName) -> String {
     format!("{}.{}", ident(&name.schema), ident(&name.name))
 }
 
-/// A standard SQL string literal: `it's` → `'it''s'`.
+/// Why a name cannot be used in generated SQL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteError {
+    /// PostgreSQL identifiers and strings cannot hold NUL (the protocol ends text there).
+    #[error("{what} {name:?} contains a NUL character, which PostgreSQL cannot store")]
+    Nul { what: &'static str, name: String },
+    /// A file name that could leave the target directory or confuse a reader.
+    #[error("{0:?} cannot be used as a file name: {1}")]
+    FileName(String, &'static str),
+}
+
+/// Checks that `name` can be an identifier (no NUL); `what` names it in the error
+/// ("table", "column", …).
+pub fn check_ident(what: &'static str, name: &str) -> Result<(), QuoteError> {
+    if name.contains('\0') {
+        return Err(QuoteError::Nul {
+            what,
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// [`ident`] after [`check_ident`].
+pub fn try_ident(what: &'static str, name: &str) -> Result<String, QuoteError> {
+    check_ident(what, name)?;
+    Ok(ident(name))
+}
+
+/// An SQL string literal: `it's` → `'it''s'`. A value with a backslash is written as an
+/// escape string (`E'a\\b'`), which PostgreSQL reads the same way whatever
+/// `standard_conforming_strings` says: with the setting off (a migration can turn it off
+/// for the session) a backslash in a plain literal would escape the closing quote.
 pub fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
+    if value.contains('\\') {
+        format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+}
+
+/// True for characters that end a line or reorder text somewhere: C0 and C1 controls
+/// (`\n`, `\r`, vertical tab, form feed, NEL…), DEL, the Unicode line and paragraph
+/// separators, and the bidirectional formatting marks a reviewer would not see.
+fn unsafe_in_comment(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}' | '\u{feff}'
+        )
+}
+
+/// `text` made safe for one comment line: every control, line-separator or bidi character
+/// becomes a visible escape (`\n`, `\u{202e}`), so the comment can never end early —
+/// PostgreSQL and psql end a `--` comment at `\n` or `\r`, editors and some migration
+/// tools at other line breaks too.
+pub fn comment_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !unsafe_in_comment(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            _ => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    out
+}
+
+/// A `-- …` comment line (without the line break) for `text`.
+pub fn line_comment(text: &str) -> String {
+    format!("-- {}", comment_text(text))
+}
+
+/// A `/* … */` comment for `text`: one line, and `*/` / `/*` inside are broken up
+/// (PostgreSQL nests block comments, so a stray `/*` would swallow what follows).
+pub fn block_comment(text: &str) -> String {
+    let mut t = comment_text(text);
+    // Repeat until stable: replacing one pair can create another (`*/*/`).
+    while t.contains("*/") || t.contains("/*") {
+        t = t.replace("*/", "* /").replace("/*", "/ *");
+    }
+    format!("/* {t} */")
+}
+
+/// `body` in dollar quotes whose tag does not occur in it: `$lockstep$…$lockstep$`, or
+/// `$lockstep_2$…$lockstep_2$` and so on when the body (a name, a user's expression)
+/// holds the tag. A tag found in the body would end the quote early and turn the rest of
+/// the body into top-level SQL.
+pub fn dollar_quote(body: &str) -> String {
+    let tag = dollar_tag(body);
+    format!("{tag}{body}{tag}")
+}
+
+/// The tag [`dollar_quote`] uses for `body` (`$lockstep$`, `$lockstep_2$`, …).
+pub fn dollar_tag(body: &str) -> String {
+    let mut n = 1usize;
+    loop {
+        let tag = if n == 1 {
+            "$lockstep$".to_string()
+        } else {
+            format!("$lockstep_{n}$")
+        };
+        // The closing tag must be the first occurrence after the opening one, also when
+        // the body ends with a prefix of it (`…$lockstep` + `$lockstep$`).
+        let closed = format!("{body}{tag}");
+        if closed.find(&tag) == Some(body.len()) {
+            return tag;
+        }
+        n += 1;
+    }
+}
+
+/// Checks one component of a file name lockstep writes: not empty, not `.`/`..`, no path
+/// separator, no control or line-separator character, at most 255 bytes.
+pub fn file_component(name: &str) -> Result<(), QuoteError> {
+    let bad = |why| Err(QuoteError::FileName(name.to_string(), why));
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name == "." || name == ".." {
+        return bad("it names a directory");
+    }
+    if name.contains(['/', '\\']) {
+        return bad("it contains a path separator");
+    }
+    if name.chars().any(unsafe_in_comment) {
+        return bad("it contains a control character");
+    }
+    if name.len() > 255 {
+        return bad("it is longer than 255 bytes");
+    }
+    Ok(())
+}
+
+/// Where a `--` comment in `sql` would end earlier for PostgreSQL than for a reader: a
+/// carriage return not followed by a line feed inside the comment. Dollar-quoted bodies
+/// are checked too (PL/pgSQL reads them with the same rules). Returns the byte offset.
+///
+/// Comments written through [`comment_text`] never contain one; a hit means a raw name
+/// reached a comment, and the text after it would run as code.
+pub fn comment_ends_early(sql: &str) -> Option<usize> {
+    scan_comments(sql.as_bytes(), 0, 0)
+}
+
+fn scan_comments(b: &[u8], base: usize, depth: usize) -> Option<usize> {
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i += 2;
+                while i < n && b[i] != b'\n' {
+                    if b[i] == b'\r' && b.get(i + 1) != Some(&b'\n') {
+                        return Some(base + i);
+                    }
+                    if b[i] == b'\r' {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut d = 1;
+                i += 2;
+                while i < n && d > 0 {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        d += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        d -= 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            q @ (b'\'' | b'"') => {
+                let escaped = q == b'\''
+                    && i >= 1
+                    && matches!(b[i - 1], b'e' | b'E')
+                    && (i < 2 || !(b[i - 2].is_ascii_alphanumeric() || b[i - 2] == b'_'));
+                i += 1;
+                while i < n {
+                    if escaped && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' => {
+                let mut j = i + 1;
+                while j < n && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80) {
+                    j += 1;
+                }
+                let after_word = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+                if j < n
+                    && b[j] == b'$'
+                    && !after_word
+                    && (j == i + 1 || !b[i + 1].is_ascii_digit())
+                {
+                    let tag = &b[i..=j];
+                    let body = j + 1;
+                    let end = b[body..]
+                        .windows(tag.len())
+                        .position(|w| w == tag)
+                        .map_or(n, |k| body + k);
+                    if depth < 4
+                        && let Some(at) = scan_comments(&b[body..end], base + body, depth + 1)
+                    {
+                        return Some(at);
+                    }
+                    i = (end + tag.len()).min(n);
+                } else {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// A comma-separated list of quoted column names.
@@ -263,6 +509,85 @@ mod tests {
             "\"Billing\".\"select\""
         );
         assert_eq!(obj_qualified(&ObjName::public("t")), "public.t");
+    }
+
+    #[test]
+    fn dollar_signs_are_quoted() {
+        assert_eq!(ident("a$b"), "\"a$b\"");
+        assert_eq!(ident("x$lockstep$y"), "\"x$lockstep$y\"");
+    }
+
+    #[test]
+    fn nul_is_refused() {
+        assert!(check_ident("table", "a\0b").is_err());
+        assert!(try_ident("column", "ok\n").is_ok());
+        let e = try_ident("table", "t\0").unwrap_err().to_string();
+        assert!(e.contains("table") && e.contains("NUL"), "{e}");
+    }
+
+    #[test]
+    fn backslashes_make_escape_strings() {
+        assert_eq!(literal("a\\b"), "E'a\\\\b'");
+        assert_eq!(literal("\\'; DROP"), "E'\\\\''; DROP'");
+        assert_eq!(literal("plain"), "'plain'");
+    }
+
+    #[test]
+    fn comments_stay_on_one_line() {
+        for bad in [
+            "\n", "\r", "\r\n", "\u{2028}", "\u{2029}", "\u{b}", "\u{c}", "\u{85}", "\u{1b}",
+            "\u{7f}", "\u{9b}", "\u{202e}", "\u{200f}", "\u{2066}",
+        ] {
+            let c = line_comment(&format!("x{bad};DROP TABLE t;--"));
+            assert!(c.starts_with("-- x\\"), "{c:?}");
+            assert!(!c.chars().any(unsafe_in_comment), "{c:?}");
+            assert!(!c.contains(bad), "{c:?}");
+        }
+        assert_eq!(comment_text("a\nb\tc"), "a\\nb\\tc");
+        assert_eq!(comment_text("café 日本"), "café 日本");
+    }
+
+    #[test]
+    fn block_comments_cannot_be_closed_or_nested() {
+        for text in ["a*/b", "a/*b", "*/*/", "/*/", "a*/\nDROP", "**//"] {
+            let c = block_comment(text);
+            let inner = &c[3..c.len() - 3];
+            assert!(!inner.contains("*/") && !inner.contains("/*"), "{c:?}");
+            assert!(!c.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn dollar_tags_avoid_the_body() {
+        assert_eq!(dollar_quote("BEGIN END"), "$lockstep$BEGIN END$lockstep$");
+        let q = dollar_quote("x $lockstep$ y");
+        assert_eq!(q, "$lockstep_2$x $lockstep$ y$lockstep_2$");
+        // A body ending in a prefix of the tag.
+        assert_eq!(dollar_tag("x$lockstep"), "$lockstep_2$");
+        assert_eq!(dollar_tag("$lockstep$ $lockstep_2$"), "$lockstep_3$");
+    }
+
+    #[test]
+    fn file_names_stay_in_their_directory() {
+        assert!(file_component("0003_add_users.sql").is_ok());
+        for bad in ["", ".", "..", "a/b", "a\\b", "a\nb", "a\u{2028}b"] {
+            assert!(file_component(bad).is_err(), "{bad:?}");
+        }
+        assert!(file_component(&"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn carriage_returns_in_comments_are_found() {
+        assert_eq!(comment_ends_early("-- a\r\nSELECT 1;"), None);
+        assert_eq!(comment_ends_early("-- a\rDROP TABLE t;"), Some(4));
+        // Inside a dollar-quoted body (a PL/pgSQL comment).
+        let body = "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $x$\n-- on t\rDROP\nBEGIN END $x$;";
+        assert!(comment_ends_early(body).is_some());
+        // Inside a quoted identifier or string it is only data.
+        assert_eq!(
+            comment_ends_early("ALTER TABLE \"a--\rb\" ADD c int; SELECT '--\r';"),
+            None
+        );
     }
 
     #[test]
