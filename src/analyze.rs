@@ -48,6 +48,8 @@ pub struct Analysis {
     pub statements_total: usize,
     /// The catalog after the last migration.
     pub catalog: Catalog,
+    /// Findings left out because `lockstep baseline` recorded them (see `crate::baseline`).
+    pub baselined: usize,
 }
 
 /// Analyses `migrations` (all of them, in order). Rules run on the migrations for which
@@ -121,6 +123,8 @@ pub fn analyze(
     }
     analysis.catalog = catalog;
     crate::suppress::apply(&mut analysis, settings);
+    // One finding per hazard: secondary facts become notes of the statement's primary finding.
+    rules::assemble(&mut analysis.findings);
     analysis
         .findings
         .sort_by(|a, b| (&a.path, a.span.start, &a.rule).cmp(&(&b.path, b.span.start, &b.rule)));

@@ -287,6 +287,8 @@ pub struct ConfigFile {
     pub exclude: Option<Vec<String>>,
     pub small_table_severity: Option<Severity>,
     pub unknown_table_severity: Option<Severity>,
+    /// `rollback` (default: only rollback rules on down scripts) or `full`.
+    pub down_scripts: Option<crate::settings::DownScripts>,
     pub backfill: Option<BackfillConfig>,
     /// Rewrite/scan throughput used for duration estimates, e.g. `100MB` (per second).
     pub throughput: Option<Quantity>,
@@ -534,6 +536,9 @@ impl Config {
         }
         if let Some(s) = f.unknown_table_severity {
             settings.unknown_table_severity = s;
+        }
+        if let Some(d) = f.down_scripts {
+            settings.down_scripts = d;
         }
         if let Some(tables) = &f.tables {
             for (name, hint) in tables {

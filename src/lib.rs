@@ -4,6 +4,7 @@
 //! [`rules`] → [`report`], driven by [`analyze`].
 
 pub mod analyze;
+pub mod baseline;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -99,6 +99,20 @@ pub struct Settings {
     /// The framework sends each file as one simple query without BEGIN (golang-migrate,
     /// prisma): a file of exactly one statement then runs outside any transaction block.
     pub single_statement_autocommit: bool,
+    /// Which rules run on down scripts (`down_scripts:` in lockstep.yaml).
+    pub down_scripts: DownScripts,
+}
+
+/// Which rules run on down scripts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DownScripts {
+    /// Only the rollback rules (down-does-not-restore, irreversible-change, empty-down) and
+    /// concurrently-in-transaction: a down script runs rarely, on a schema the up just made.
+    #[default]
+    Rollback,
+    /// Every rule, as for up scripts.
+    Full,
 }
 
 impl Default for Settings {
@@ -110,8 +124,11 @@ impl Default for Settings {
             tables: BTreeMap::new(),
             large_table: LargeTable::default(),
             small_table_severity: Severity::Warning,
-            unknown_table_severity: Severity::Warning,
+            // A lock hazard on a table of unknown size keeps its rule's severity: it must not
+            // rank below a down-script or history finding (README, "Severity policy").
+            unknown_table_severity: Severity::Error,
             single_statement_autocommit: false,
+            down_scripts: DownScripts::Rollback,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 mod backfill;
+mod baseline;
 mod dry_run;
 mod graph;
 mod lint;
@@ -41,6 +42,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Record the current findings in a baseline file; `lint` then reports only new ones.
+    #[command(
+        after_help = "Examples:\n  lockstep baseline db/migrations\n  lockstep baseline db/migrations --output ci/lockstep-baseline.json"
+    )]
+    Baseline(baseline::BaselineArgs),
     /// Lint migration folders or files.
     #[command(
         after_help = "Examples:\n  lockstep lint db/migrations\n  lockstep lint --format json --fail-on warning migrations/\n  cat 0001.sql | lockstep lint - --stdin-filename 0001.sql"
@@ -106,6 +112,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Lint(args) => lint::run(&args, cli.quiet, cli.verbose),
+        Command::Baseline(args) => baseline::run(&args, cli.quiet, cli.verbose),
         Command::DryRun(args) => dry_run::run(&args, cli.quiet, cli.verbose),
         Command::Plan(args) => plan::run(&args),
         Command::Backfill(args) => backfill::run(&args, cli.quiet),

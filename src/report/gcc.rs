@@ -12,7 +12,7 @@ pub fn render(cx: &ReportContext) -> String {
             p.line,
             p.column,
             f.severity,
-            f.message,
+            f.message_with_notes(),
             f.rule
         ));
     }

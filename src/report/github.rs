@@ -24,7 +24,7 @@ pub fn render(cx: &ReportContext) -> String {
             Severity::Warning => "warning",
             Severity::Info => "notice",
         };
-        let mut msg = f.message.clone();
+        let mut msg = f.message_with_notes();
         if let Some(h) = &f.help {
             msg.push_str("\n\n");
             msg.push_str(h);

@@ -59,10 +59,12 @@ pub fn render(cx: &ReportContext) -> String {
             })
         })
         .collect();
+    let fingerprints = crate::baseline::fingerprints(a);
     let findings: Vec<Value> = a
         .findings
         .iter()
-        .map(|f| {
+        .zip(&fingerprints)
+        .map(|(f, fingerprint)| {
             let p = finding_position(a, f);
             json!({
                 "rule": f.rule,
@@ -78,6 +80,9 @@ pub fn render(cx: &ReportContext) -> String {
                 "message": f.message,
                 "label": f.label,
                 "help": f.help,
+                "notes": f.notes,
+                "size_unknown": f.size_unknown,
+                "fingerprint": fingerprint,
             })
         })
         .collect();
@@ -91,6 +96,7 @@ pub fn render(cx: &ReportContext) -> String {
         "migrations": migrations,
         "findings": findings,
         "summary": Summary::of(&a.findings),
+        "baselined": a.baselined,
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');

@@ -61,6 +61,16 @@ impl Summary {
         }
         s
     }
+
+    /// This summary with one more finding of `severity`.
+    pub fn add(mut self, severity: Severity) -> Summary {
+        match severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+            Severity::Info => self.infos += 1,
+        }
+        self
+    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -111,13 +121,125 @@ pub fn finding_position(analysis: &Analysis, f: &Finding) -> Position {
     }
 }
 
-/// Path as shown to users: relative to the current directory when possible, `/` separators.
+/// Path as shown to users: relative to the current directory (with `..` when it lies
+/// outside it), `/` separators.
 pub fn display_path(p: &std::path::Path) -> String {
-    let rel = std::env::current_dir()
+    let shown = std::env::current_dir()
         .ok()
-        .and_then(|cwd| p.strip_prefix(&cwd).ok().map(|r| r.to_path_buf()))
+        .and_then(|cwd| relative_to(p, &cwd))
         .unwrap_or_else(|| p.to_path_buf());
-    rel.to_string_lossy().replace('\\', "/")
+    let s = shown.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// `path` relative to `base` (both made absolute against `base` first); `None` when they
+/// share no root (another drive).
+pub fn relative_to(path: &std::path::Path, base: &std::path::Path) -> Option<std::path::PathBuf> {
+    use std::path::{Component, PathBuf};
+    let abs = |p: &std::path::Path| -> PathBuf {
+        let joined = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        };
+        // Lexical clean-up of `.` and `..` (no symlinks resolved: the user's spelling wins).
+        let mut out = PathBuf::new();
+        for c in joined.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    out.pop();
+                }
+                other => out.push(other.as_os_str()),
+            }
+        }
+        out
+    };
+    let (p, b) = (abs(path), abs(base));
+    let pc: Vec<_> = p.components().collect();
+    let bc: Vec<_> = b.components().collect();
+    if pc.first() != bc.first() {
+        return None;
+    }
+    let common = pc.iter().zip(&bc).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..bc.len() {
+        out.push("..");
+    }
+    for c in &pc[common..] {
+        out.push(c.as_os_str());
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    Some(out)
+}
+
+/// Width of the terminal on stdout (`COLUMNS` first), or `None` when stdout is not one.
+pub fn terminal_width() -> Option<usize> {
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        return Some(c);
+    }
+    // SAFETY: TIOCGWINSZ only writes a `winsize` into the struct we pass; on a non-terminal
+    // it fails and we fall back.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
+}
+
+/// The findings with the newest migration first (apply order reversed), then by file and
+/// position; findings of no analysed migration (history checks) come first.
+pub fn newest_first(analysis: &Analysis) -> Vec<&Finding> {
+    let mut order: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, s) in analysis.scripts.iter().enumerate() {
+        order.entry(s.migration.as_str()).or_insert(i);
+    }
+    let mut out: Vec<&Finding> = analysis.findings.iter().collect();
+    out.sort_by(|a, b| {
+        let ka = order
+            .get(a.migration.as_str())
+            .copied()
+            .unwrap_or(usize::MAX);
+        let kb = order
+            .get(b.migration.as_str())
+            .copied()
+            .unwrap_or(usize::MAX);
+        kb.cmp(&ka)
+            .then_with(|| (&a.path, a.span.start, &a.rule).cmp(&(&b.path, b.span.start, &b.rule)))
+    });
+    out
+}
+
+/// Wraps `text` at spaces so no line is longer than `width` characters (words longer than
+/// that stay whole).
+pub fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(20);
+    let mut out = String::new();
+    for (n, para) in text.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let mut len = 0;
+        for (i, word) in para.split(' ').enumerate() {
+            let w = word.chars().count();
+            if i > 0 {
+                if len + 1 + w > width && len > 0 {
+                    out.push('\n');
+                    len = 0;
+                } else {
+                    out.push(' ');
+                    len += 1;
+                }
+            }
+            out.push_str(word);
+            len += w;
+        }
+    }
+    out
 }
 
 /// Whether anything is at or above `fail_on`.
@@ -128,6 +250,25 @@ pub fn fails(findings: &[Finding], fail_on: Severity) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_relative_to_the_working_directory() {
+        use std::path::Path;
+        let cwd = Path::new("/work/app");
+        let r = |p: &str| relative_to(Path::new(p), cwd).map(|p| p.to_string_lossy().into_owned());
+        assert_eq!(r("/work/app/db/1.sql").as_deref(), Some("db/1.sql"));
+        assert_eq!(r("/work/other/1.sql").as_deref(), Some("../other/1.sql"));
+        assert_eq!(r("db/./x/../1.sql").as_deref(), Some("db/1.sql"));
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces() {
+        assert_eq!(wrap("aaa bbb ccc ddd", 20), "aaa bbb ccc ddd");
+        let long = "word ".repeat(10);
+        for line in wrap(long.trim(), 20).lines() {
+            assert!(line.chars().count() <= 20, "{line}");
+        }
+    }
 
     #[test]
     fn positions_are_one_based_and_count_chars() {

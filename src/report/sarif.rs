@@ -48,11 +48,13 @@ pub fn render(cx: &ReportContext) -> String {
                 .build()
         })
         .collect();
+    let fingerprints = crate::baseline::fingerprints(cx.analysis);
     let results: Vec<SarifResult> = cx
         .analysis
         .findings
         .iter()
-        .map(|f| {
+        .zip(fingerprints)
+        .map(|(f, fingerprint)| {
             let p = finding_position(cx.analysis, f);
             let region = Region::builder()
                 .start_line(p.line as i64)
@@ -72,7 +74,7 @@ pub fn render(cx: &ReportContext) -> String {
                         .build(),
                 )
                 .build();
-            let mut text = f.message.clone();
+            let mut text = f.message_with_notes();
             if let Some(h) = &f.help {
                 text.push_str(". ");
                 text.push_str(h);
@@ -87,6 +89,10 @@ pub fn render(cx: &ReportContext) -> String {
                 .level(lvl)
                 .message(Message::builder().text(text).build())
                 .locations(vec![location])
+                .partial_fingerprints(std::collections::BTreeMap::from([(
+                    "lockstep/v1".to_string(),
+                    fingerprint,
+                )]))
                 .build()
         })
         .collect();

@@ -7,7 +7,7 @@
 use crate::catalog::Catalog;
 use crate::locks::{LockFact, LockMode};
 use crate::ops::{ObjName, Op};
-use crate::settings::{RuleLevel, Settings, Severity, SizeClass};
+use crate::settings::{DownScripts, RuleLevel, Settings, Severity, SizeClass};
 use crate::source::Migration;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -436,6 +436,147 @@ pub struct Finding {
     /// Set when an ignore comment suppressed the finding.
     #[serde(skip)]
     pub suppressed: bool,
+    /// Secondary facts about the same statement, folded into this finding by [`assemble`]
+    /// (a missing statement_timeout, work done while a strong lock is held, further objects
+    /// of the same rule).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
+    /// A size-aware rule judged a table whose size is not known (no `tables:` entry and no
+    /// live database): the severity is the rule's own, not one chosen from a size.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub size_unknown: bool,
+}
+
+impl Finding {
+    /// The message followed by its notes, on one line (`message (also [rule]: note; …)`),
+    /// for the one-line formats.
+    pub fn message_with_notes(&self) -> String {
+        if self.notes.is_empty() {
+            return self.message.clone();
+        }
+        let notes: Vec<String> = self
+            .notes
+            .iter()
+            .map(|n| format!("[{}]: {}", n.rule, n.message))
+            .collect();
+        format!("{} (also {})", self.message, notes.join("; "))
+    }
+}
+
+/// A secondary fact attached to a finding: what another rule (or the same rule about another
+/// object) says about the same statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+}
+
+/// Rules whose fact is secondary: it aggravates a hazard another rule names on the same
+/// statement, so it becomes a note of that finding and stands alone only when nothing else
+/// was said about the statement.
+pub const SECONDARY_RULES: &[&str] = &[
+    "missing-statement-timeout",
+    "long-work-after-strong-lock",
+    "missing-lock-timeout",
+];
+
+/// Whether `rule` runs on down scripts under `mode`: by default only the rollback rules and
+/// concurrently-in-transaction (which makes the down script fail outright).
+pub fn runs_on_down(meta: &RuleMeta, mode: DownScripts) -> bool {
+    mode == DownScripts::Full
+        || meta.category == Category::Rollback
+        || meta.id == "concurrently-in-transaction"
+}
+
+/// One finding per hazard per statement. Findings on the same statement (same file and
+/// span) are merged:
+/// - several findings of one rule (a statement dropping or altering N objects) become one
+///   finding that lists the others as notes;
+/// - findings of [`SECONDARY_RULES`] become notes of the statement's primary finding when it
+///   has one (the primary keeps the higher of the two severities).
+///
+/// The order of the remaining findings is kept.
+pub fn assemble(findings: &mut Vec<Finding>) {
+    use std::collections::HashMap;
+    let mut by_stmt: HashMap<(std::path::PathBuf, usize, usize), Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        by_stmt
+            .entry((f.path.clone(), f.span.start, f.span.end))
+            .or_default()
+            .push(i);
+    }
+    let mut drop = vec![false; findings.len()];
+    let mut groups: Vec<Vec<usize>> = by_stmt.into_values().filter(|g| g.len() > 1).collect();
+    groups.sort();
+    for group in groups {
+        // Same rule, several objects: fold into the first of that rule.
+        for (k, &i) in group.iter().enumerate() {
+            if drop[i] {
+                continue;
+            }
+            for &j in &group[k + 1..] {
+                if !drop[j] && findings[j].rule == findings[i].rule {
+                    drop[j] = true;
+                    let other = findings[j].clone();
+                    fold(&mut findings[i], other);
+                }
+            }
+        }
+        // Secondary facts: onto the strongest lock, rewrite or transaction finding of the
+        // statement (a hygiene or breaking finding is about something else); with none, onto
+        // the first-ranked secondary fact.
+        let hazard = |f: &Finding| {
+            meta(&f.rule).is_some_and(|m| {
+                matches!(
+                    m.category,
+                    Category::Locking | Category::Rewrite | Category::Transaction
+                )
+            })
+        };
+        let rank = |f: &Finding| SECONDARY_RULES.iter().position(|r| *r == f.rule);
+        let primary = group
+            .iter()
+            .copied()
+            .filter(|&i| !drop[i] && rank(&findings[i]).is_none() && hazard(&findings[i]))
+            .max_by_key(|&i| (findings[i].severity, std::cmp::Reverse(i)))
+            .or_else(|| {
+                group
+                    .iter()
+                    .copied()
+                    .filter(|&i| !drop[i])
+                    .filter_map(|i| rank(&findings[i]).map(|r| (r, i)))
+                    .min()
+                    .map(|(_, i)| i)
+            });
+        let Some(p) = primary else {
+            continue;
+        };
+        for &j in &group {
+            if j != p && !drop[j] && rank(&findings[j]).is_some() {
+                drop[j] = true;
+                let other = findings[j].clone();
+                fold(&mut findings[p], other);
+            }
+        }
+    }
+    let mut k = 0;
+    findings.retain(|_| {
+        k += 1;
+        !drop[k - 1]
+    });
+}
+
+/// Attaches `other` (and its own notes) to `into` as notes.
+fn fold(into: &mut Finding, other: Finding) {
+    into.severity = into.severity.max(other.severity);
+    into.size_unknown |= other.size_unknown;
+    into.notes.push(Note {
+        rule: other.rule,
+        severity: other.severity,
+        message: other.message,
+    });
+    into.notes.extend(other.notes);
 }
 
 /// Collects findings for one rule, applying configured severities.
@@ -488,15 +629,23 @@ impl<'a> Emitter<'a> {
         let Some(mut severity) = self.base_severity() else {
             return;
         };
+        if self.direction == Direction::Down && !runs_on_down(self.meta, self.settings.down_scripts)
+        {
+            return;
+        }
+        let mut size_unknown = false;
         if self.meta.size_aware
-            && !self.settings.rules.contains_key(&self.meta.id)
             && let Some(t) = table
         {
-            severity = match self.settings.size_class(t) {
-                SizeClass::Large => severity,
-                SizeClass::Small => severity.min(self.settings.small_table_severity),
-                SizeClass::Unknown => severity.min(self.settings.unknown_table_severity),
-            };
+            let class = self.settings.size_class(t);
+            size_unknown = class == SizeClass::Unknown;
+            if !self.settings.rules.contains_key(&self.meta.id) {
+                severity = match class {
+                    SizeClass::Large => severity,
+                    SizeClass::Small => severity.min(self.settings.small_table_severity),
+                    SizeClass::Unknown => severity.min(self.settings.unknown_table_severity),
+                };
+            }
         }
         self.out.push(Finding {
             rule: self.meta.id.clone(),
@@ -509,6 +658,8 @@ impl<'a> Emitter<'a> {
             label,
             help,
             suppressed: false,
+            notes: Vec::new(),
+            size_unknown,
         });
     }
 }
