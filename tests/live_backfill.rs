@@ -41,7 +41,7 @@ steps:
       sleep_ms: 0
       max_replica_lag_ms: 0
       lock_timeout_ms: 1000
-      checkpoint_table: lockstep_backfill_checkpoint
+      checkpoint_table: lockstep.backfill_checkpoint
       upper_bound_sql: SELECT (SELECT ARRAY["id"::text] FROM "public"."items" ORDER BY "id" DESC LIMIT 1) AS upper_key
       first_batch_sql: |-
         WITH lockstep_batch AS MATERIALIZED (
@@ -113,7 +113,7 @@ fn runner(f: &Fixture, extra: &[&str]) -> Command {
 fn checkpoint(client: &mut postgres::Client) -> Option<(i64, i64, bool)> {
     let exists: bool = client
         .query_one(
-            "SELECT to_regclass('lockstep_backfill_checkpoint') IS NOT NULL",
+            "SELECT to_regclass('lockstep.backfill_checkpoint') IS NOT NULL",
             &[],
         )
         .unwrap()
@@ -122,7 +122,7 @@ fn checkpoint(client: &mut postgres::Client) -> Option<(i64, i64, bool)> {
         return None;
     }
     client
-        .query_opt("SELECT batches, rows_done, done FROM lockstep_backfill_checkpoint WHERE job = 'items_w'", &[])
+        .query_opt("SELECT batches, rows_done, done FROM lockstep.backfill_checkpoint WHERE job = 'items_w'", &[])
         .unwrap()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
 }
@@ -307,4 +307,158 @@ fn runs_the_backfill_step_the_planner_writes() {
         .unwrap()
         .get(0);
     assert_eq!(wrong, 0, "{stderr}");
+}
+
+fn lockstep_schema_exists(client: &mut postgres::Client) -> bool {
+    client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'lockstep')",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+fn cleanup(f: &Fixture, extra: &[&str]) -> std::process::Output {
+    let c = cluster().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(["backfill", "cleanup", "--database-url"])
+        .arg(c.conn_string(&f.dbname))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The checkpoint lives in its own schema, and `backfill cleanup` drops it — but not the
+/// state of a job that has not finished, unless forced.
+#[test]
+fn cleanup_drops_the_lockstep_schema_but_not_unfinished_jobs() {
+    let Some(f) = fixture() else { return };
+    let c = cluster().unwrap();
+    let mut client = c.connect(&f.dbname).unwrap();
+    let out = cleanup(&f, &[]);
+    assert!(out.status.success(), "nothing to clean up is fine");
+    let out = runner(&f, &["--max-batches", "2", "--target-batch-time", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(lockstep_schema_exists(&mut client));
+    // Nothing of lockstep's in the application's schema.
+    let in_public: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relname LIKE '%lockstep%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(in_public, 0);
+    let out = cleanup(&f, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unfinished") && stderr.contains("items_w"),
+        "{stderr}"
+    );
+    assert!(lockstep_schema_exists(&mut client));
+
+    // Finished: cleanup drops everything it made.
+    let out = runner(&f, &["--sleep", "0ms"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cleanup(&f, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!lockstep_schema_exists(&mut client));
+}
+
+#[test]
+fn a_plan_keeping_its_checkpoint_in_an_application_table_is_refused() {
+    let Some(f) = fixture() else { return };
+    let c = cluster().unwrap();
+    let mut client = c.connect(&f.dbname).unwrap();
+    let before = live_support::checksum(&mut client);
+    let plan = f.plan.with_file_name("elsewhere.yaml");
+    std::fs::write(
+        &plan,
+        PLAN.replace(
+            "checkpoint_table: lockstep.backfill_checkpoint",
+            "checkpoint_table: public.items",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(["backfill", "run"])
+        .arg(&plan)
+        .args(["--step", "2", "--database-url"])
+        .arg(c.conn_string(&f.dbname))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("lockstep.backfill_checkpoint"), "{stderr}");
+    assert_eq!(before, live_support::checksum(&mut client));
+}
+
+/// Batches are guarded (`IS DISTINCT FROM` / the predicate): starting the planner's job
+/// over from the first row rewrites no row.
+#[test]
+fn a_restarted_idempotent_backfill_rewrites_nothing() {
+    let Some(f) = fixture() else { return };
+    let c = cluster().unwrap();
+    let mut client = c.connect(&f.dbname).unwrap();
+    let mut catalog = lockstep::catalog::Catalog::new();
+    for st in lockstep::parse::parse_sql(
+        "CREATE TABLE items (id bigint PRIMARY KEY, v int NOT NULL, w int);",
+    ) {
+        for op in &st.ops {
+            catalog.apply(op);
+        }
+    }
+    let plan = lockstep::plan::plan_sql(
+        &catalog,
+        "000003_w",
+        "UPDATE items SET w = v * 2;",
+        &lockstep::plan::PlanOptions::default(),
+    )
+    .expect("plan");
+    let path = f.plan.with_file_name("guarded.yaml");
+    std::fs::write(&path, plan.to_yaml().unwrap()).unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lockstep"))
+            .args(["backfill", "run"])
+            .arg(&path)
+            .args(["--sleep", "0ms", "--batch-size", "5000", "--database-url"])
+            .arg(c.conn_string(&f.dbname))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let xmins = |client: &mut postgres::Client| -> String {
+        client
+            .query_one(
+                "SELECT md5(string_agg(xmin::text, ',' ORDER BY id)) FROM items",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let before = xmins(&mut client);
+    let out = run(&["--restart"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("0 rows changed"), "{stderr}");
+    assert_eq!(before, xmins(&mut client), "a guarded rerun rewrote rows");
 }

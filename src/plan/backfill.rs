@@ -140,7 +140,10 @@ pub const EVENT_UPDATE: i32 = 16;
 /// bits, `$3 text[]` the columns an UPDATE sets (NULL: unknown) →
 /// `kind` (`trigger` | `foreign key`), `name`, `enabled` (`pg_trigger.tgenabled`), `def`.
 ///
-/// Triggers: every user (non-internal) trigger not disabled, for those events. Foreign
+/// Triggers: every user (non-internal) trigger not disabled, for those events, except the
+/// plan's own `…_lockstep_sync` triggers (a type change or rename keeps the new column in
+/// step with the old one; on the backfill's writes they compute what the backfill sets).
+/// Foreign
 /// keys: the constraints whose checks or actions `session_replication_role = replica`
 /// would also skip for these writes (the table's own keys over the set columns, and keys
 /// of other tables referencing the set columns; any for DELETE and INSERT).
@@ -148,6 +151,7 @@ pub const WRITE_HAZARDS_SQL: &str = "SELECT 'trigger'::text AS kind, t.tgname::t
         pg_get_triggerdef(t.oid) AS def \
    FROM pg_trigger t \
   WHERE t.tgrelid = $1::oid AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND (t.tgtype::int & $2::int) <> 0 \
+    AND right(t.tgname::text, 14) <> '_lockstep_sync' \
  UNION ALL \
  SELECT 'foreign key', c.conname::text, '', c.conrelid::regclass::text || ' ' || pg_get_constraintdef(c.oid) \
    FROM pg_constraint c \
@@ -862,5 +866,73 @@ END
                 format!("INSERT … SELECT from {} (keyset on {keys})", self.table)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dollar_tag_never_occurs_in_the_body() {
+        assert_eq!(dollar_tag("plain"), "lockstep_bf");
+        assert_eq!(dollar_tag("a $lockstep_bf$ b"), "lockstep_bf_1");
+        assert_eq!(
+            dollar_tag("$lockstep_bf$ $lockstep_bf_1$ $lockstep_bf_2$"),
+            "lockstep_bf_3"
+        );
+        // The body's end would run into the closing tag.
+        assert_eq!(dollar_tag("x $lockstep_bf"), "lockstep_bf_1");
+        assert_eq!(dollar_tag("$$ $lockstep$"), "lockstep_bf");
+    }
+
+    #[test]
+    fn comments_lose_line_breaks_and_literals_survive_backslashes() {
+        assert_eq!(comment_text("a\nDROP\r\u{2028}x"), "a DROP \u{2028}x");
+        assert_eq!(e_literal("it's a\\b"), "E'it''s a\\\\b'");
+    }
+
+    #[test]
+    fn reads_what_a_backfill_statement_writes() {
+        let w = dml_writes(&format!(
+            "UPDATE \"Billing\".items SET \"Total\" = v * 2, w = 1 WHERE (w IS NULL) AND (items.id) {IN_BATCH_MARKER} RETURNING 1"
+        ))
+        .unwrap();
+        assert_eq!(w.table, "\"Billing\".\"items\"");
+        assert_eq!(w.events, EVENT_UPDATE);
+        assert_eq!(
+            w.set_columns,
+            Some(vec!["Total".to_string(), "w".to_string()])
+        );
+        let w = dml_writes(&format!(
+            "DELETE FROM t WHERE (t.id) {IN_BATCH_MARKER} RETURNING 1"
+        ))
+        .unwrap();
+        assert_eq!((w.table.as_str(), w.events), ("\"t\"", EVENT_DELETE));
+        let w = dml_writes(&format!(
+            "INSERT INTO a (x) SELECT x FROM b WHERE (b.id) {IN_BATCH_MARKER} RETURNING 1"
+        ))
+        .unwrap();
+        assert_eq!((w.table.as_str(), w.events), ("\"a\"", EVENT_INSERT));
+        assert_eq!(dml_writes("not sql at all"), None);
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_sql() {
+        let a = fingerprint("j", "public.t", &[("id", "bigint")], "d", "u", "f", "n");
+        assert_eq!(
+            a,
+            fingerprint("j", "public.t", &[("id", "bigint")], "d", "u", "f", "n")
+        );
+        assert_ne!(
+            a,
+            fingerprint("j", "public.t", &[("id", "bigint")], "d", "u", "f", "n2")
+        );
+        // Boundaries count: moving text between fields changes it.
+        assert_ne!(
+            a,
+            fingerprint("j", "public.t", &[("id", "bigint")], "du", "", "f", "n")
+        );
+        assert_ne!(lock_key("a"), lock_key("b"));
     }
 }
