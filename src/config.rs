@@ -34,14 +34,42 @@ pub struct ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quantity(pub u64);
 
-/// A number as YAML writes it: integer (either sign), float, or text with a unit.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A number as YAML writes it: integer (either sign, any size), float, or text with a unit.
 enum RawNumber {
-    I(i64),
-    U(u64),
+    I(i128),
     F(f64),
     S(String),
+}
+
+impl<'de> Deserialize<'de> for RawNumber {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawNumber;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<RawNumber, E> {
+                Ok(RawNumber::I(v as i128))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<RawNumber, E> {
+                Ok(RawNumber::I(v as i128))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<RawNumber, E> {
+                Ok(RawNumber::I(v))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<RawNumber, E> {
+                Ok(RawNumber::I(v.min(i128::MAX as u128) as i128))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<RawNumber, E> {
+                Ok(RawNumber::F(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<RawNumber, E> {
+                Ok(RawNumber::S(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A size or count checked against `bound` (negative, fractional and overflowing values are
@@ -53,8 +81,7 @@ fn bounded_quantity<'de, D: Deserializer<'de>>(d: D, bound: Bound) -> Result<u64
             bound.range()
         ))
     })? {
-        RawNumber::I(n) => n as i128,
-        RawNumber::U(n) => n as i128,
+        RawNumber::I(n) => n,
         RawNumber::F(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e30 => f as i128,
         RawNumber::F(f) => {
             return Err(serde::de::Error::custom(format!(
@@ -158,15 +185,7 @@ fn bounded_millis<'de, D: Deserializer<'de>>(d: D, bound: Bound) -> Result<Milli
         ))
     })? {
         RawNumber::I(n) => {
-            let ms = bound
-                .check_i128(n as i128)
-                .map_err(serde::de::Error::custom)?;
-            Duration::from_millis(ms)
-        }
-        RawNumber::U(n) => {
-            let ms = bound
-                .check_i128(n as i128)
-                .map_err(serde::de::Error::custom)?;
+            let ms = bound.check_i128(n).map_err(serde::de::Error::custom)?;
             Duration::from_millis(ms)
         }
         RawNumber::F(f) => {
@@ -230,8 +249,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "us" => n / 1e3,
         _ => return None,
     };
-    // Beyond ~31 years is no real timeout; `as` would saturate silently.
-    (ms.is_finite() && ms >= 0.0 && ms < 1e12).then(|| Duration::from_micros((ms * 1e3) as u64))
+    // Beyond ~31,000 years is no real duration; `as` would saturate silently.
+    (ms.is_finite() && ms >= 0.0 && ms < 1e15).then(|| Duration::from_micros((ms * 1e3) as u64))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -291,12 +310,12 @@ pub struct ConfigFile {
     pub down_scripts: Option<crate::settings::DownScripts>,
     pub backfill: Option<BackfillConfig>,
     /// Rewrite/scan throughput used for duration estimates, e.g. `100MB` (per second).
+    #[serde(default, deserialize_with = "de_throughput")]
     pub throughput: Option<Quantity>,
 }
 
 /// A loaded configuration: the file's values, resolved, plus where it came from.
 #[derive(Debug, Clone, Default)]
-    #[serde(default, deserialize_with = "de_throughput")]
 pub struct Config {
     pub path: Option<PathBuf>,
     pub file: ConfigFile,
@@ -330,11 +349,6 @@ impl Config {
                 span: None,
                 line: None,
             })
-        })?;
-        Self::parse(path, &text)
-    }
-
-    /// Parses config text (`path` is used in messages and to resolve relative paths).
         };
         // Checked before opening: a FIFO or device would block or never end.
         let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
@@ -363,6 +377,11 @@ impl Config {
                 "not valid UTF-8 (at byte {})",
                 e.utf8_error().valid_up_to()
             ))
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses config text (`path` is used in messages and to resolve relative paths).
     pub fn parse(path: &Path, text: &str) -> Result<Config, Box<ConfigError>> {
         let err = |message: String, offset: Option<usize>| {
             let line = offset.map(|o| text[..o.min(text.len())].matches('\n').count() + 1);
@@ -380,11 +399,6 @@ impl Config {
                 line,
             })
         };
-        let file: ConfigFile = if text.trim().is_empty() {
-            ConfigFile::default()
-        } else {
-            serde_yaml::from_str(text).map_err(|e| {
-                let offset = e.location().map(|l| l.index());
         if text.len() as u64 > limits::MAX_CONFIG_BYTES {
             return Err(err(
                 format!(
@@ -420,6 +434,11 @@ impl Config {
                 Some(offset),
             ));
         }
+        let file: ConfigFile = if text.trim().is_empty() {
+            ConfigFile::default()
+        } else {
+            serde_yaml::from_str(text).map_err(|e| {
+                let offset = e.location().map(|l| l.index());
                 let msg = e.to_string();
                 // serde_yaml appends " at line X column Y"; the label already shows where.
                 let msg = match msg.find(" at line ") {
@@ -448,11 +467,6 @@ impl Config {
                 key_offset("pg_version"),
             ));
         }
-        let layout = match &file.layout {
-            None => None,
-            Some(l) if l == "auto" => None,
-            Some(l) => Some(
-                <Layout as clap::ValueEnum>::from_str(l, true).map_err(|_| {
         if let Some(patterns) = &file.exclude {
             if patterns.len() > limits::MAX_EXCLUDE_PATTERNS {
                 return Err(err(
@@ -480,6 +494,11 @@ impl Config {
                 ));
             }
         }
+        let layout = match &file.layout {
+            None => None,
+            Some(l) if l == "auto" => None,
+            Some(l) => Some(
+                <Layout as clap::ValueEnum>::from_str(l, true).map_err(|_| {
                     err(
                         format!(
                             "unknown layout `{l}` (auto, plain, diesel, sqlx, golang-migrate, goose, dbmate, flyway, sql-migrate, prisma)"
