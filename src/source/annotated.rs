@@ -88,6 +88,15 @@ pub(crate) fn split(
                         "line {line_no}: section marker inside the statement block opened on line {opened}"
                     ));
                 }
+                // sql-migrate lets a direction marker repeat: the statements after it
+                // continue the open section (its parser only switches direction).
+                if marker_name == "sql-migrate"
+                    && let Some((w, section)) = open.as_mut()
+                    && *w == which
+                {
+                    section.no_transaction |= no_transaction;
+                    continue;
+                }
                 let (seen, word) = match which {
                     Which::Up => (sections.up.is_some(), "up"),
                     Which::Down => (sections.down.is_some(), "down"),

@@ -46,10 +46,9 @@ fn warn_second_layout(inputs: &mut Inputs, entries: &[super::files::Entry], chos
         (Layout::Dbmate, 0),
         (Layout::SqlMigrate, 0),
     ];
-    for entry in entries
-        .iter()
-        .filter(|e| e.at_top() && e.file_name().ends_with(".sql"))
-    {
+    for entry in entries.iter().filter(|e| {
+        e.at_top() && e.file_name().ends_with(".sql") && !pop::is_other_dialect(e.file_name())
+    }) {
         let Ok(text) = inputs.text(&entry.path) else {
             continue;
         };
@@ -134,6 +133,22 @@ fn detect_inner(
         ));
     }
 
+    // pop's dialect variants first: a cockroach or mysql variant may carry another
+    // tool's markers, and PostgreSQL never runs it.
+    let pop = count(&|e| e.at_top() && pop::has_dialect_or_fizz(e.file_name()));
+    if pop > 0 {
+        return Ok((
+            Layout::Pop,
+            format!("{pop} <version>_<name>.<dialect>.up.sql / .fizz file(s) (pop)"),
+        ));
+    }
+    let dotted = count(&|e| e.at_top() && dotted::parse_name(e.file_name()).is_some());
+    if dotted > 0 {
+        return Ok((
+            Layout::Dotted,
+            format!("{dotted} V<version>.<name>.up.sql / .down.sql file(s)"),
+        ));
+    }
     // In-file markers are unambiguous; read the top-level .sql files once.
     let mut marked = [
         (Layout::Goose, 0usize),
@@ -192,20 +207,6 @@ fn detect_inner(
         ));
     }
 
-    let pop = count(&|e| e.at_top() && pop::has_dialect_or_fizz(e.file_name()));
-    if pop > 0 {
-        return Ok((
-            Layout::Pop,
-            format!("{pop} <version>_<name>.<dialect>.up.sql / .fizz file(s) (pop)"),
-        ));
-    }
-    let dotted = count(&|e| e.at_top() && dotted::parse_name(e.file_name()).is_some());
-    if dotted > 0 {
-        return Ok((
-            Layout::Dotted,
-            format!("{dotted} V<version>.<name>.up.sql / .down.sql file(s)"),
-        ));
-    }
     let up_down_any = count(&|e| {
         e.at_top() && (e.file_name().ends_with(".up.sql") || e.file_name().ends_with(".down.sql"))
     });

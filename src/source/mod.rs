@@ -403,7 +403,9 @@ pub fn load(
         },
     };
     let mut migrations = collect(layout, &mut inputs)?;
-    if migrations.is_empty() {
+    // A folder whose migrations were all found but none could be read as SQL (pop's fizz
+    // files) is reported through its warnings, not refused.
+    if migrations.is_empty() && inputs.warnings.is_empty() {
         let message = format!("no {layout} migrations found");
         return Err(SourceError::layout(&first, no_migrations(&inputs, message)));
     }

@@ -60,6 +60,13 @@ pub(super) fn has_dialect_or_fizz(file: &str) -> bool {
     parse_name(file).is_some_and(|n| n.fizz || n.dialect.is_some_and(|d| canonical(d).is_some()))
 }
 
+/// Whether the name is a pop variant for another database than PostgreSQL.
+pub(super) fn is_other_dialect(file: &str) -> bool {
+    parse_name(file)
+        .and_then(|n| n.dialect)
+        .is_some_and(|d| canonical(d) != Some("postgres"))
+}
+
 /// pop's dialect synonyms, reduced to its canonical names.
 fn canonical(dialect: &str) -> Option<&'static str> {
     Some(match dialect {

@@ -40,7 +40,10 @@ fn parse_plan(text: &str) -> Vec<Change> {
         if line.starts_with('-') {
             continue;
         }
-        let line = line.strip_prefix('+').unwrap_or(line);
+        if line.starts_with('+') && line[1..].trim_start().is_empty() {
+            continue;
+        }
+        let line = line.strip_prefix('+').unwrap_or(line).trim_start();
         let name = line
             .split(|c: char| c.is_whitespace() || c == '[')
             .next()
@@ -88,7 +91,14 @@ pub(super) fn collect(inputs: &mut Inputs) -> Result<Vec<Migration>, SourceError
             (Some(tag), true) => format!("{}@{tag}.sql", change.name),
             _ => format!("{}.sql", change.name),
         };
-        let deploy = top.join("deploy").join(&file);
+        // A reworked change's earlier script sits in deploy/ or, with sqitch's
+        // `reworked_dir`, in reworked/deploy/.
+        let mut base = top.clone();
+        let mut deploy = top.join("deploy").join(&file);
+        if !deploy.is_file() && top.join("reworked/deploy").join(&file).is_file() {
+            base = top.join("reworked");
+            deploy = base.join("deploy").join(&file);
+        }
         if !deploy.is_file() {
             inputs.warn(format!(
                 "{}: line {}: change {} has no deploy script {}",
@@ -101,14 +111,15 @@ pub(super) fn collect(inputs: &mut Inputs) -> Result<Vec<Migration>, SourceError
         }
         used.insert(deploy.clone());
         let up = Script::whole_file(&deploy, inputs.text(&deploy)?);
-        let revert = top.join("revert").join(&file);
+        let revert = base.join("revert").join(&file);
         let down = if revert.is_file() {
             Some(Script::whole_file(&revert, inputs.text(&revert)?))
         } else {
             None
         };
+        // The id names the script: a reworked change's earlier entry is `name@tag`.
         migrations.push(file_migration(
-            change.name.clone(),
+            file.trim_end_matches(".sql").to_string(),
             String::new(),
             change.name.clone(),
             up,

@@ -1,0 +1,4 @@
+CREATE TABLE users (
+    id serial PRIMARY KEY,
+    username varchar(100) NOT NULL UNIQUE
+);

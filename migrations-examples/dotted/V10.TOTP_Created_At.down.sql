@@ -1,0 +1,1 @@
+ALTER TABLE totp_configurations DROP COLUMN created_at;

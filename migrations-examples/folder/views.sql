@@ -1,0 +1,1 @@
+CREATE VIEW country_names AS SELECT name FROM countries;

@@ -1,0 +1,4 @@
+CREATE TABLE legacy_sessions (
+    id bigserial PRIMARY KEY,
+    token text NOT NULL
+);

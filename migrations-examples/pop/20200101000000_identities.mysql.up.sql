@@ -1,0 +1,4 @@
+CREATE TABLE identities (
+    id char(36) PRIMARY KEY,
+    traits json NOT NULL
+);

@@ -1,0 +1,4 @@
+CREATE TABLE identities (
+    id uuid PRIMARY KEY,
+    traits jsonb NOT NULL DEFAULT '{}'
+);

@@ -1,0 +1,4 @@
+CREATE TABLE identities (
+    id text PRIMARY KEY,
+    traits text NOT NULL
+);

@@ -1,0 +1,1 @@
+CREATE INDEX identities_state_idx ON identities (state);

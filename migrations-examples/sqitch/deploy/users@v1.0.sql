@@ -1,0 +1,11 @@
+-- Deploy flipr:users to pg
+-- requires: appschema
+
+BEGIN;
+
+CREATE TABLE flipr.users (
+    nickname text PRIMARY KEY,
+    password text NOT NULL
+);
+
+COMMIT;

@@ -1,0 +1,3 @@
+-- Verify flipr:flips on pg
+
+SELECT id, nickname, body FROM flipr.flips WHERE false;

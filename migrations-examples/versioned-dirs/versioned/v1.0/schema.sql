@@ -1,0 +1,4 @@
+CREATE TABLE namespaces (
+    id bytea NOT NULL PRIMARY KEY,
+    name varchar(255) NOT NULL UNIQUE
+);

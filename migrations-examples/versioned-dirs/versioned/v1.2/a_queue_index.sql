@@ -1,0 +1,1 @@
+CREATE INDEX queues_message_idx ON queues (message_id);

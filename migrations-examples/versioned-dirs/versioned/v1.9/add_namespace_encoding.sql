@@ -1,0 +1,1 @@
+ALTER TABLE namespaces ADD COLUMN data_encoding varchar(16);
