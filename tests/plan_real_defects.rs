@@ -19,7 +19,7 @@ fn run_steps(client: &mut Client, plan: &Plan, steps: &[Step]) {
 fn pk_count(client: &mut Client, table: &str) -> i64 {
     client
         .query_one(
-            "SELECT count(*) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'",
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = $1::text::regclass AND contype = 'p'",
             &[&table],
         )
         .unwrap()

@@ -461,7 +461,9 @@ pub fn plan_statement(
         );
         return Ok(cx.out);
     }
-    if ops.iter().all(|op| matches!(op, Op::Set { .. }))
+    if ops
+        .iter()
+        .all(|op| matches!(op, Op::Set { .. } | Op::SetTimeZone { .. }))
         && let Some(change) = session::read(text)
     {
         session::apply(&mut cx.state.session, change);
