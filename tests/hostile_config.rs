@@ -205,3 +205,65 @@ fn since_that_looks_like_a_git_option_is_not_one() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn numeric_flags_out_of_range_are_refused_before_anything_runs() {
+    let dir = project("pg_version: 15\n");
+    let d = dir.path().to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["backfill", "run", "plan.yaml", "--batch-size", "0"],
+            "below the minimum",
+        ),
+        (
+            vec![
+                "backfill",
+                "run",
+                "plan.yaml",
+                "--batch-size",
+                "99999999999",
+            ],
+            "above the maximum",
+        ),
+        (
+            vec!["backfill", "run", "plan.yaml", "--sleep", "100000h"],
+            "above the maximum",
+        ),
+        (
+            vec!["backfill", "run", "plan.yaml", "--max-lag=-1s"],
+            "not a duration",
+        ),
+        (
+            vec!["backfill", "run", "plan.yaml", "--max-batches", "0"],
+            "below the minimum",
+        ),
+        (
+            vec!["dry-run", d, "--lock-timeout", "0"],
+            "below the minimum",
+        ),
+        (
+            vec!["dry-run", d, "--statement-timeout", "0ms"],
+            "below the minimum",
+        ),
+        (
+            vec!["dry-run", d, "--block-budget", "0s"],
+            "below the minimum",
+        ),
+        (
+            vec!["dry-run", d, "--lock-timeout", "30000h"],
+            "above the maximum",
+        ),
+        (vec!["dry-run", d, "--throughput", "0"], "below the minimum"),
+        (vec!["plan", d, "--lock-timeout", "0"], "--lock-timeout"),
+    ];
+    for (args, says) in cases {
+        let o = lockstep()
+            .current_dir(dir.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -7,6 +7,7 @@ use super::{EXIT_ERROR, print_error};
 use crate::config::parse_duration;
 use crate::live::backfill_runner::{self, Outcome, Overrides, TriggerPolicy};
 use crate::live::connect::{self, Db};
+use crate::settings::limits;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -111,13 +112,25 @@ pub fn run(args: &BackfillArgs, quiet: bool) -> ExitCode {
     }
 }
 
-fn duration(flag: &str, v: &Option<String>) -> miette::Result<Option<Duration>> {
+/// A duration flag, range-checked against `bound` (named like the flag): a sleep or a wait
+/// that never ends is refused, not started.
+fn duration(bound: limits::Bound, v: &Option<String>) -> miette::Result<Option<Duration>> {
     v.as_deref()
         .map(|s| {
-            parse_duration(s).ok_or_else(|| {
-                miette::miette!("--{flag} {s:?}: not a duration (write e.g. 200ms, 5s)")
-            })
+            let d = parse_duration(s).ok_or_else(|| {
+                miette::miette!(
+                    "{} {s:?}: not a duration (write e.g. 200ms, 5s)",
+                    bound.name
+                )
+            })?;
+            bound.check_duration(d).map_err(|e| miette::miette!("{e}"))
         })
+        .transpose()
+}
+
+/// A count flag, range-checked against `bound`.
+fn count(bound: limits::Bound, v: Option<u64>) -> miette::Result<Option<u64>> {
+    v.map(|n| bound.check(n).map_err(|e| miette::miette!("{e}")))
         .transpose()
 }
 
@@ -133,12 +146,17 @@ fn run_inner(args: &RunArgs, quiet: bool) -> miette::Result<ExitCode> {
             TriggerPolicy::Refuse
         },
         restart: args.restart,
-        batch_size: args.batch_size.or(cfg.batch_size),
-        target_batch_time: duration("target-batch-time", &args.target_batch_time)?
-            .or(cfg.target_batch_time.map(|m| m.0)),
-        sleep: duration("sleep", &args.sleep)?.or(cfg.sleep.map(|m| m.0)),
-        max_lag: duration("max-lag", &args.max_lag)?.or(cfg.max_replica_lag.map(|m| m.0)),
-        max_batches: args.max_batches,
+        batch_size: count(limits::BATCH_SIZE.named("--batch-size"), args.batch_size)?
+            .or(cfg.batch_size),
+        target_batch_time: duration(
+            limits::TARGET_BATCH_TIME.named("--target-batch-time"),
+            &args.target_batch_time,
+        )?
+        .or(cfg.target_batch_time.map(|m| m.0)),
+        sleep: duration(limits::SLEEP.named("--sleep"), &args.sleep)?.or(cfg.sleep.map(|m| m.0)),
+        max_lag: duration(limits::MAX_REPLICA_LAG.named("--max-lag"), &args.max_lag)?
+            .or(cfg.max_replica_lag.map(|m| m.0)),
+        max_batches: count(limits::MAX_BATCHES.named("--max-batches"), args.max_batches)?,
     };
     let steps = backfill_runner::load_plan(&args.plan).map_err(live_report)?;
     let selected: Vec<_> = steps

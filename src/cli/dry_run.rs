@@ -94,9 +94,18 @@ pub fn live_report(e: LiveError) -> miette::Report {
 }
 
 fn duration_arg(flag: &str, v: &str) -> miette::Result<Duration> {
-    parse_duration(v).ok_or_else(|| {
+    let d = parse_duration(v).ok_or_else(|| {
         miette::miette!("--{flag} {v:?}: not a duration (write e.g. 100ms, 2s, 1min)")
-    })
+    })?;
+    // 0 would switch the timeout off (SET lock_timeout = 0): refused, like overflows.
+    let bound = match flag {
+        "lock-timeout" => crate::settings::limits::LOCK_TIMEOUT.named("--lock-timeout"),
+        "statement-timeout" => {
+            crate::settings::limits::STATEMENT_TIMEOUT.named("--statement-timeout")
+        }
+        _ => crate::settings::limits::BLOCK_BUDGET.named("--block-budget"),
+    };
+    bound.check_duration(d).map_err(|e| miette::miette!("{e}"))
 }
 
 fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<ExitCode> {
@@ -123,9 +132,16 @@ fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<E
         }
     }
     let throughput = match &args.throughput {
-        Some(t) => parse_quantity(t).filter(|n| *n > 0).ok_or_else(|| {
-            miette::miette!("--throughput {t:?}: write a size per second, e.g. 100MB")
-        })?,
+        Some(t) => parse_quantity(t)
+            .ok_or_else(|| {
+                miette::miette!("--throughput {t:?}: write a size per second, e.g. 100MB")
+            })
+            .and_then(|n| {
+                crate::settings::limits::THROUGHPUT
+                    .named("--throughput")
+                    .check(n)
+                    .map_err(|e| miette::miette!("{e}"))
+            })?,
         None => config
             .file
             .throughput
