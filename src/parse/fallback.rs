@@ -491,16 +491,45 @@ fn create(t: &Toks) -> Option<Vec<Op>> {
                 }
                 _ => None,
             };
-            Some(vec![Op::CreateTable {
-                table,
-                columns: Vec::new(),
-                constraints: Vec::new(),
+            let as_select = t.find_top(i..t.len(), "AS").is_some();
+            let mut after_list = i;
+            let elems = if partition_of.is_none() && !as_select {
+                t.skip_parens(&mut after_list)
+            } else {
+                None
+            };
+            let mut columns = Vec::new();
+            let mut constraints = Vec::new();
+            let mut unknown: Vec<String> = Vec::new();
+            if let Some(elems) = elems {
+                for e in t.split_commas(elems) {
+                    table_element(t, &table, e, &mut columns, &mut constraints, &mut unknown);
+                }
+            } else if partition_of.is_none() && !as_select {
+                // `CREATE TABLE t OF type`, or no column list we could find.
+                unknown.push("the column list".into());
+            }
+            // Columns that come from elsewhere.
+            if t.find_top(after_list..t.len(), "INHERITS").is_some() {
+                unknown.push("INHERITS".into());
+            }
+            let mut ops = vec![Op::CreateTable {
+                table: table.clone(),
+                columns,
+                constraints,
                 if_not_exists,
                 partition_of,
-                as_select: t.find_top(i..t.len(), "AS").is_some(),
+                as_select,
                 temporary,
                 unlogged,
-            }])
+            }];
+            if !unknown.is_empty() {
+                ops.push(Op::UnknownDefinition {
+                    object: table,
+                    reason: format!("not understood: {}", unknown.join(", ")),
+                });
+            }
+            Some(ops)
         }
         "FUNCTION" | "PROCEDURE" => {
             let name = t.name(&mut i)?;
@@ -565,6 +594,102 @@ fn create(t: &Toks) -> Option<Vec<Op>> {
         k if OTHER_KINDS.contains(&k) => other(format!("CREATE {k}")),
         _ => None,
     }
+}
+
+/// One element of a `CREATE TABLE` column list that sqlparser rejected as a whole: each
+/// element is tried alone, so one clause in newer syntax does not lose the columns around
+/// it. PostgreSQL 18's table-level `[CONSTRAINT n] NOT NULL col` is read here; what
+/// neither understands is listed in `unknown`.
+fn table_element(
+    t: &Toks,
+    table: &ObjName,
+    r: Range<usize>,
+    columns: &mut Vec<crate::ops::ColumnDef>,
+    constraints: &mut Vec<Constraint>,
+    unknown: &mut Vec<String>,
+) {
+    if r.is_empty() {
+        return;
+    }
+    let mut i = r.start;
+    let name = if t.is(i, "CONSTRAINT") {
+        let n = t.ident(i + 1);
+        i += 2;
+        n
+    } else {
+        None
+    };
+    if t.is(i, "NOT") && t.is(i + 1, "NULL") {
+        if let Some(column) = t.ident(i + 2)
+            && (i + 3 == r.end
+                || (t.is(i + 3, "NO") && t.is(i + 4, "INHERIT") && i + 5 == r.end))
+        {
+            if let Some(c) = columns.iter_mut().find(|c| c.name == column) {
+                c.not_null = true;
+            }
+            constraints.push(Constraint {
+                name,
+                kind: ConstraintKind::NotNull { column },
+                not_valid: false,
+            });
+            return;
+        }
+        unknown.push(t.text_of(r.start, r.end).to_string());
+        return;
+    }
+    let sql = format!("CREATE TABLE x ({})", t.text_of(r.start, r.end));
+    let dialect = PostgreSqlDialect {};
+    if let Ok(stmts) = Parser::parse_sql(&dialect, &sql)
+        && let [sqlparser::ast::Statement::CreateTable(ct)] = stmts.as_slice()
+    {
+        if let [c] = ct.columns.as_slice()
+            && ct.constraints.is_empty()
+        {
+            columns.push(super::lower::column(table, c));
+            return;
+        }
+        if let [c] = ct.constraints.as_slice()
+            && ct.columns.is_empty()
+            && let Some(k) = super::lower::table_constraint(c)
+        {
+            constraints.push(k);
+            return;
+        }
+    }
+    // A column whose options we cannot read: keep its name and type, flag the rest.
+    let first_kw = t.kw(r.start);
+    let is_constraint = matches!(
+        first_kw,
+        Some("CONSTRAINT" | "PRIMARY" | "UNIQUE" | "CHECK" | "FOREIGN" | "EXCLUDE" | "LIKE")
+    );
+    if !is_constraint && let Some(col) = t.ident(r.start) {
+        let stop = (r.start + 1..r.end)
+            .find(|&k| {
+                matches!(
+                    t.kw(k),
+                    Some(
+                        "NOT" | "NULL" | "DEFAULT" | "GENERATED" | "CONSTRAINT" | "PRIMARY"
+                            | "UNIQUE" | "CHECK" | "REFERENCES" | "COLLATE" | "STORAGE"
+                            | "COMPRESSION"
+                    )
+                )
+            })
+            .unwrap_or(r.end);
+        if stop > r.start + 1 {
+            columns.push(crate::ops::ColumnDef {
+                name: col.clone(),
+                ty: type_from_text(t.text_of(r.start + 1, stop)),
+                not_null: false,
+                default: None,
+                generated: None,
+                serial: false,
+                constraints: Vec::new(),
+            });
+            unknown.push(format!("options of column {col}"));
+            return;
+        }
+    }
+    unknown.push(t.text_of(r.start, r.end).to_string());
 }
 
 /// The names following FROM and JOIN (a token-level approximation of a query's tables).
@@ -729,8 +854,8 @@ impl Toks<'_> {
 }
 
 /// `ALTER TABLE [IF EXISTS] [ONLY] name [*] sub, sub, …`: each subcommand is tried with
-/// sqlparser alone first, then by keywords. Any unknown subcommand makes the statement
-/// unplaceable (we do not report half a statement as understood).
+/// sqlparser alone first, then by keywords. Unknown subcommands make the reading partial:
+/// the ones understood are kept and the table is marked [`Op::UnknownDefinition`].
 fn alter_table(t: &Toks, mut i: usize) -> Option<Vec<Op>> {
     if t.is(i, "ALL") {
         return other("ALTER TABLE ALL IN TABLESPACE");
@@ -744,6 +869,7 @@ fn alter_table(t: &Toks, mut i: usize) -> Option<Vec<Op>> {
         i += 1;
     }
     let mut ops = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
     for sub in t.split_commas(i..t.len()) {
         if sub.is_empty() {
             return None;
@@ -760,8 +886,21 @@ fn alter_table(t: &Toks, mut i: usize) -> Option<Vec<Op>> {
                 });
         match parsed {
             Some(mut o) => ops.append(&mut o),
-            None => ops.append(&mut alter_table_sub(t, &table, sub)?),
+            None => match alter_table_sub(t, &table, sub.clone()) {
+                Some(mut o) => ops.append(&mut o),
+                None => unknown.push(sub_text.to_string()),
+            },
         }
+    }
+    if !unknown.is_empty() {
+        // Nothing understood: not even a partial reading.
+        if ops.is_empty() {
+            return None;
+        }
+        ops.push(Op::UnknownDefinition {
+            object: table,
+            reason: format!("not understood: {}", unknown.join(", ")),
+        });
     }
     Some(ops)
 }

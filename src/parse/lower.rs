@@ -4,6 +4,7 @@
 //! or accepts but we cannot lower sensibly, goes to [`super::fallback`].
 
 use super::split::{self, Piece};
+use super::{mask, names};
 use super::types::{is_volatile, normalize_type, parse_millis};
 use super::{ParsedBy, fallback};
 use crate::ops::{
@@ -35,7 +36,9 @@ const BIG_INSERT_PREFIX: usize = 8 * 1024;
 /// What lowering one piece produced.
 pub type Lowered = (Vec<Op>, ParsedBy, Option<String>);
 
-/// Lowers one piece of the split text.
+/// Lowers one piece of the split text: masks placeholders for the parser, lowers, then
+/// maps names back to the placeholders as written and truncates long identifiers as the
+/// server does.
 pub fn lower_piece(text: &str, piece: &Piece) -> Lowered {
     if let Some(err) = &piece.error {
         return (Vec::new(), ParsedBy::Unparsed, Some(err.clone()));
@@ -47,7 +50,24 @@ pub fn lower_piece(text: &str, piece: &Piece) -> Lowered {
             Some("internal: statement span is not on character boundaries".into()),
         );
     };
-    lower_text(stmt_text, 0)
+    let view = mask::view(stmt_text, piece.backslash_strings);
+    let (mut ops, mut by, error) = lower_text(&view.text, 0);
+    // Whatever read it, a statement with an unknown part is a partial reading.
+    if by != ParsedBy::Unparsed && ops.iter().any(|o| matches!(o, Op::UnknownDefinition { .. })) {
+        by = ParsedBy::Partial;
+    }
+    for op in &mut ops {
+        names::for_each_string(op, &mut |s, field| {
+            // A name holding a placeholder is not the server's name yet: leave its length.
+            if !view.restore(s) && field == names::Field::Name {
+                names::truncate_identifier(s);
+            }
+            if field == names::Field::Text {
+                names::unqualify_calls(s);
+            }
+        });
+    }
+    (ops, by, error)
 }
 
 /// Lowers a statement given as text (tokenizes it first). `depth` counts nesting through
@@ -178,18 +198,37 @@ fn combine(parts: Vec<Lowered>) -> Lowered {
     let mut ops = Vec::new();
     let mut by = ParsedBy::Sqlparser;
     let mut error = None;
+    let mut any_read = false;
+    let mut any_unread = false;
     for (mut o, b, e) in parts {
         ops.append(&mut o);
         match b {
             ParsedBy::Unparsed => {
-                by = ParsedBy::Unparsed;
+                any_unread = true;
                 if error.is_none() {
                     error = e;
                 }
             }
-            ParsedBy::Fallback if by == ParsedBy::Sqlparser => by = ParsedBy::Fallback,
-            _ => {}
+            ParsedBy::Partial => {
+                any_read = true;
+                any_unread = true;
+            }
+            ParsedBy::Fallback => {
+                any_read = true;
+                if by == ParsedBy::Sqlparser {
+                    by = ParsedBy::Fallback;
+                }
+            }
+            ParsedBy::Sqlparser => any_read = true,
         }
+    }
+    if any_unread {
+        // Some parts read, some not: never a confident reading.
+        by = if any_read {
+            ParsedBy::Partial
+        } else {
+            ParsedBy::Unparsed
+        };
     }
     (ops, by, error)
 }
@@ -322,15 +361,20 @@ pub fn column(table: &ObjName, c: &ast::ColumnDef) -> ColumnDef {
                 not_valid: false,
             }),
             ColumnOption::Generated {
-                generation_expr, ..
+                generation_expr,
+                generation_expr_mode,
+                ..
             } => {
-                col.generated = Some(match generation_expr {
-                    Some(e) => Generated::Stored(expr_text(e)),
+                col.generated = match generation_expr {
+                    // PostgreSQL 18's VIRTUAL columns are computed when read: nothing is
+                    // stored, so for locks and rewrites they are like a plain column.
+                    Some(_) if matches!(generation_expr_mode, Some(ast::GeneratedExpressionMode::Virtual)) => None,
+                    Some(e) => Some(Generated::Stored(expr_text(e))),
                     None => {
                         col.not_null = true;
-                        Generated::Identity
+                        Some(Generated::Identity)
                     }
-                });
+                };
             }
             ColumnOption::Identity(_) => {
                 col.not_null = true;
@@ -340,6 +384,11 @@ pub fn column(table: &ObjName, c: &ast::ColumnDef) -> ColumnDef {
         }
     }
     col
+}
+
+/// Lowers a table constraint written in `CREATE TABLE`; `None` for MySQL-only kinds.
+pub fn table_constraint(c: &TableConstraint) -> Option<Constraint> {
+    constraint(c, false)
 }
 
 /// Lowers a table constraint; `None` for MySQL-only kinds.
@@ -417,7 +466,7 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
             if ct.like.is_some() || ct.clone.is_some() {
                 return None;
             }
-            one(Op::CreateTable {
+            let mut ops = vec![Op::CreateTable {
                 columns,
                 constraints,
                 if_not_exists: ct.if_not_exists,
@@ -425,8 +474,16 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
                 as_select: ct.query.is_some(),
                 temporary: ct.temporary,
                 unlogged: ct.unlogged,
-                table,
-            })
+                table: table.clone(),
+            }];
+            // Inherited columns come from tables this statement does not describe.
+            if ct.inherits.as_ref().is_some_and(|v| !v.is_empty()) {
+                ops.push(Op::UnknownDefinition {
+                    object: table,
+                    reason: "columns inherited from parent tables (INHERITS)".into(),
+                });
+            }
+            Some(ops)
         }
         S::AlterTable(at) => {
             let table = obj(&at.name);

@@ -1,12 +1,17 @@
 //! Parse: split a script into statements with exact byte spans, and lower each one to
 //! the operation IR ([`crate::ops::Op`]).
 //!
-//! sqlparser parses each statement alone (PostgreSQL dialect); what it rejects goes to a
-//! keyword-based fallback; only what neither can place is reported as unparsed.
+//! The splitter reads the text as the server does (it runs on the original text, with
+//! `standard_conforming_strings` tracked); each statement is then masked for the parser
+//! (template placeholders), parsed alone by sqlparser (PostgreSQL dialect); what it
+//! rejects goes to a keyword-based fallback; only what neither can place is reported as
+//! unparsed. Names shown to users are mapped back to the placeholders as written.
 
 mod fallback;
 mod lower;
 pub mod mask;
+pub mod names;
+mod newer;
 pub mod split;
 pub mod types;
 
@@ -21,8 +26,21 @@ use std::ops::Range;
 pub enum ParsedBy {
     Sqlparser,
     Fallback,
+    /// Understood only in part: some clauses (columns, subcommands, inner statements) were
+    /// read, others were not. The ops say what was read; the objects they create are
+    /// marked unknown ([`Op::DefinitionIncomplete`]) so no rule reasons from the gaps.
+    Partial,
     /// Neither: `ops` is empty and `error` says why.
     Unparsed,
+}
+
+/// Syntax that needs a newer PostgreSQL than some servers run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MinPgVersion {
+    /// The first major version that accepts it (16, 17, 18).
+    pub version: u32,
+    /// What was written, e.g. `virtual generated column`, `MERGE … RETURNING`.
+    pub feature: String,
 }
 
 /// One statement of a script.
@@ -33,8 +51,15 @@ pub struct Statement {
     pub span: Range<usize>,
     pub ops: Vec<Op>,
     pub parsed_by: ParsedBy,
-    /// The parser's message when `parsed_by` is `Unparsed`.
+    /// The parser's message when `parsed_by` is `Unparsed` (or what was not understood when
+    /// it is `Partial`).
     pub error: Option<String>,
+    /// The newest syntax the statement uses, when it needs PostgreSQL 16 or later.
+    pub min_pg_version: Option<MinPgVersion>,
+    /// The goose `StatementBegin/End` region (byte span in the file) this statement lies
+    /// in. goose sends a region as one message, so the server runs all its statements in
+    /// one implicit transaction; each is still its own statement here.
+    pub region: Option<Range<usize>>,
 }
 
 /// Splits and parses one script. Never panics; every byte of non-whitespace, non-comment
@@ -46,22 +71,26 @@ pub fn parse_script(script: &Script) -> Vec<Statement> {
     let Some(text) = script.source.get(script.range.clone()) else {
         return Vec::new();
     };
-    let masked = mask::mask(text);
     let whole: Vec<Range<usize>> = script
         .whole_statements
         .iter()
         .filter(|r| r.end > base && r.start < script.range.end)
         .map(|r| r.start.saturating_sub(base)..r.end.saturating_sub(base).min(text.len()))
         .collect();
-    split::split(&masked, &whole)
+    split::split(text, &whole)
         .iter()
         .map(|piece| {
-            let (ops, parsed_by, error) = lower::lower_piece(&masked, piece);
+            let (ops, parsed_by, error) = lower::lower_piece(text, piece);
             Statement {
                 span: piece.span.start + base..piece.span.end + base,
                 ops,
                 parsed_by,
                 error,
+                min_pg_version: text.get(piece.span.clone()).and_then(newer::min_pg_version),
+                region: piece
+                    .region
+                    .as_ref()
+                    .map(|r| r.start + base..r.end + base),
             }
         })
         .collect()

@@ -24,14 +24,22 @@ pub struct Piece {
     pub span: Range<usize>,
     /// Set when the piece is lexically broken (unterminated quote or comment).
     pub error: Option<String>,
+    /// `standard_conforming_strings` was off when this piece was read: backslashes escape
+    /// in plain `'…'` strings too (as in `E'…'`).
+    pub backslash_strings: bool,
+    /// The goose `StatementBegin/End` region (relative to the split text) this piece lies
+    /// in: the framework sends the whole region as one message.
+    pub region: Option<Range<usize>>,
 }
 
-/// Splits `text` into statements. `whole` lists byte ranges (relative to `text`) that must
-/// stay one statement whatever their semicolons say (goose `StatementBegin/End`).
+/// Splits `text` into statements. `whole` lists byte ranges (relative to `text`) that the
+/// framework sends to the server as one message (goose `StatementBegin/End`): the server
+/// still runs every command in them, so they are split like any other text; a statement
+/// never crosses a region boundary and the pieces inside carry the region.
 pub fn split(text: &str, whole: &[Range<usize>]) -> Vec<Piece> {
     scan(text, whole, true).unwrap_or_else(|| {
-        // Unbalanced parentheses or BEGIN/END: one typo must not swallow the rest of the
-        // file, so cut on every `;` outside quotes and comments instead.
+        // Unbalanced parentheses or BEGIN ATOMIC: one typo must not swallow the rest of
+        // the file, so cut on every `;` outside quotes and comments instead.
         scan(text, whole, false).unwrap_or_default()
     })
 }
@@ -114,10 +122,12 @@ fn is_ident_byte(b: u8) -> bool {
 struct Cur {
     start: usize,
     last_end: usize,
-    /// End of the whole-statement region the statement started in, if any.
-    region_end: Option<usize>,
+    /// The whole-statement region the statement started in, if any.
+    region: Option<Range<usize>>,
     /// The first words, upper-cased, to recognise `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
     lead: Vec<String>,
+    /// Backslash escapes were active in plain strings when the statement started.
+    backslash: bool,
 }
 
 fn is_routine(lead: &[String]) -> bool {
@@ -127,8 +137,158 @@ fn is_routine(lead: &[String]) -> bool {
         && (routine(w(1)) || (w(1) == Some("OR") && w(2) == Some("REPLACE") && routine(w(3))))
 }
 
+/// The `standard_conforming_strings` setting as the session sees it while a script runs.
+/// The server reads `'…'` with backslash escapes when it is off, so the splitter must too.
+#[derive(Debug, Clone, Copy)]
+struct Conforming {
+    session: bool,
+    /// `SET LOCAL`: in effect until the transaction ends.
+    local: Option<bool>,
+}
+
+impl Conforming {
+    fn backslash(&self) -> bool {
+        !self.local.unwrap_or(self.session)
+    }
+
+    /// Updates the setting after `stmt` (one complete statement) ran.
+    fn after(&mut self, stmt: &str) {
+        // Only short statements can be one of the forms below; skip the scan otherwise.
+        if stmt.len() > 200 {
+            return;
+        }
+        let words = words(stmt);
+        let w = |i: usize| words.get(i).map(String::as_str);
+        match w(0) {
+            Some("set") => {
+                let (local, k) = match w(1) {
+                    Some("local") => (true, 2),
+                    Some("session") => (false, 2),
+                    _ => (false, 1),
+                };
+                if w(k) != Some("standard_conforming_strings") {
+                    return;
+                }
+                let v = match w(k + 1) {
+                    Some("to" | "=") => w(k + 2),
+                    other => other,
+                };
+                let on = match v {
+                    Some("off" | "false" | "no" | "0" | "of" | "f" | "n") => false,
+                    Some("on" | "true" | "yes" | "1" | "t" | "y" | "default") => true,
+                    // An invalid value is an error: the setting does not change.
+                    _ => return,
+                };
+                if local {
+                    self.local = Some(on);
+                } else {
+                    self.session = on;
+                }
+            }
+            Some("reset") if matches!(w(1), Some("standard_conforming_strings" | "all")) => {
+                self.session = true;
+            }
+            Some("discard") if w(1) == Some("all") => {
+                self.session = true;
+                self.local = None;
+            }
+            Some("commit" | "end" | "abort") => self.local = None,
+            Some("rollback") if w(1) != Some("to") => self.local = None,
+            _ => {}
+        }
+    }
+}
+
+/// Lower-cased words, quoted strings (their content) and `=` of a short statement.
+fn words(stmt: &str) -> Vec<String> {
+    let b = stmt.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' || c == b'"' {
+            let q = c;
+            let mut j = i + 1;
+            while j < b.len() && b[j] != q {
+                j += 1;
+            }
+            out.push(String::from_utf8_lossy(&b[i + 1..j.min(b.len())]).to_ascii_lowercase());
+            i = j + 1;
+        } else if c == b'=' {
+            out.push("=".into());
+            i += 1;
+        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if is_ident_byte(c) {
+            let s = i;
+            while i < b.len() && is_ident_byte(b[i]) {
+                i += 1;
+            }
+            out.push(String::from_utf8_lossy(&b[s..i]).to_ascii_lowercase());
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The next word after `i`, skipping whitespace and comments.
+fn next_word(b: &[u8], mut i: usize) -> &[u8] {
+    let n = b.len();
+    loop {
+        while i < n && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if b.get(i) == Some(&b'-') && b.get(i + 1) == Some(&b'-') {
+            while i < n && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if b.get(i) == Some(&b'/') && b.get(i + 1) == Some(&b'*') {
+            let mut depth = 1usize;
+            i += 2;
+            while i < n && depth > 0 {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            break;
+        }
+    }
+    let s = i;
+    while i < n && is_ident_byte(b[i]) {
+        i += 1;
+    }
+    &b[s.min(n)..i.min(n)]
+}
+
+/// What kind of string literal a `'` at `i` opens, from the bytes before it.
+fn quote_prefix(b: &[u8], i: usize) -> u8 {
+    let boundary = |k: usize| k == 0 || !is_ident_byte(b[k - 1]);
+    if i >= 1 && boundary(i - 1) {
+        match b[i - 1] {
+            b'e' | b'E' => return b'e',
+            b'b' | b'B' | b'x' | b'X' => return b'b',
+            _ => {}
+        }
+    }
+    if i >= 2 && b[i - 1] == b'&' && matches!(b[i - 2], b'u' | b'U') && boundary(i - 2) {
+        return b'u';
+    }
+    b'q'
+}
+
 /// The byte scanner. With `nesting`, `;` inside parentheses or inside a routine's
-/// `BEGIN … END` does not split, and `None` is returned when those are unbalanced at the end.
+/// `BEGIN ATOMIC … END` does not split, and `None` is returned when those are unbalanced
+/// at the end.
 fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>> {
     let b = text.as_bytes();
     let n = b.len();
@@ -137,35 +297,63 @@ fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>>
     let mut paren = 0usize;
     let mut block = 0usize;
     let mut unbalanced = false;
+    let mut conforming = Conforming {
+        session: true,
+        local: None,
+    };
+    // A setting changed inside a region takes effect when the region's message is done:
+    // the server reads the whole message before running any of it.
+    let mut deferred: Option<Conforming> = None;
+    // The previous significant token was `.` or the word `AS` (a label follows, not a
+    // keyword: `t.end`, `AS end`).
+    let mut label_next = false;
     let mut i = 0usize;
+    let region_at = |s: usize| whole.iter().find(|r| r.start <= s && s < r.end).cloned();
 
     // Records significant text at s..e, starting a statement if none is open.
-    let mark = |cur: &mut Option<Cur>, s: usize, e: usize| {
+    let mark = |cur: &mut Option<Cur>, s: usize, e: usize, backslash: bool| {
         let c = cur.get_or_insert_with(|| Cur {
             start: s,
             last_end: e,
-            region_end: whole
-                .iter()
-                .find(|r| r.start <= s && s < r.end)
-                .map(|r| r.end),
+            region: region_at(s),
             lead: Vec::new(),
+            backslash,
         });
         c.last_end = e;
     };
-    let finish = |cur: &mut Option<Cur>, pieces: &mut Vec<Piece>| {
+    let finish = |cur: &mut Option<Cur>,
+                  pieces: &mut Vec<Piece>,
+                  conforming: &mut Conforming,
+                  deferred: &mut Option<Conforming>| {
         if let Some(c) = cur.take() {
+            let stmt = text.get(c.start..c.last_end).unwrap_or("");
+            if c.region.is_some() {
+                deferred.get_or_insert(*conforming).after(stmt);
+            } else {
+                conforming.after(stmt);
+            }
             pieces.push(Piece {
                 span: c.start..c.last_end,
                 error: None,
+                backslash_strings: c.backslash,
+                region: c.region,
             });
         }
     };
     // A lexically broken tail: everything from the open statement (or the construct) on.
-    let broken = |cur: &mut Option<Cur>, pieces: &mut Vec<Piece>, open: usize, what: &str| {
-        let s = cur.take().map_or(open, |c| c.start);
+    let broken = |cur: &mut Option<Cur>,
+                  pieces: &mut Vec<Piece>,
+                  open: usize,
+                  what: &str,
+                  backslash: bool| {
+        let (s, region) = cur
+            .take()
+            .map_or((open, region_at(open)), |c| (c.start, c.region));
         pieces.push(Piece {
             span: s..n,
             error: Some(unterminated(what, text, open)),
+            backslash_strings: backslash,
+            region,
         });
     };
 
@@ -175,21 +363,32 @@ fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>>
             i += 1;
             continue;
         }
-        // Leaving a whole-statement region ends the statement that started inside it.
-        if let Some(end) = cur.as_ref().and_then(|c| c.region_end)
-            && i >= end
+        // A region boundary ends the statement: the text before it and the region are
+        // separate messages.
+        let region_here = region_at(i);
+        if let Some(open) = cur.as_ref()
+            && open.region != region_here
         {
-            finish(&mut cur, &mut pieces);
+            finish(&mut cur, &mut pieces, &mut conforming, &mut deferred);
             paren = 0;
             block = 0;
         }
+        if region_here.is_none()
+            && let Some(d) = deferred.take()
+        {
+            conforming = d;
+        }
+        let backslash = conforming.backslash();
+        let was_label = std::mem::replace(&mut label_next, false);
         match c {
             b'-' if b.get(i + 1) == Some(&b'-') => {
+                label_next = was_label;
                 while i < n && b[i] != b'\n' {
                     i += 1;
                 }
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
+                label_next = was_label;
                 let open = i;
                 let mut depth = 1usize;
                 i += 2;
@@ -205,16 +404,19 @@ fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>>
                     }
                 }
                 if depth > 0 {
-                    broken(&mut cur, &mut pieces, open, "block comment");
+                    broken(&mut cur, &mut pieces, open, "block comment", backslash);
                     return Some(pieces);
                 }
             }
             b'\'' => {
                 let open = i;
-                // E'…' strings allow backslash escapes (the E was consumed as a word).
-                let escaped = i >= 1
-                    && matches!(b[i - 1], b'e' | b'E')
-                    && (i < 2 || !is_ident_byte(b[i - 2]));
+                // E'…' strings allow backslash escapes, and so do plain ones while
+                // standard_conforming_strings is off; B'…', X'…' and U&'…' never do.
+                let escaped = match quote_prefix(b, i) {
+                    b'e' => true,
+                    b'q' => backslash,
+                    _ => false,
+                };
                 i += 1;
                 let mut closed = false;
                 while i < n {
@@ -234,10 +436,10 @@ fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>>
                     i += 1;
                 }
                 if !closed {
-                    broken(&mut cur, &mut pieces, open, "quoted string");
+                    broken(&mut cur, &mut pieces, open, "quoted string", backslash);
                     return Some(pieces);
                 }
-                mark(&mut cur, open, i);
+                mark(&mut cur, open, i, backslash);
             }
             b'"' => {
                 let open = i;
@@ -256,10 +458,10 @@ fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>>
                     i += 1;
                 }
                 if !closed {
-                    broken(&mut cur, &mut pieces, open, "quoted identifier");
+                    broken(&mut cur, &mut pieces, open, "quoted identifier", backslash);
                     return Some(pieces);
                 }
-                mark(&mut cur, open, i);
+                mark(&mut cur, open, i, backslash);
             }
             b'$' => {
                 // $tag$ … $tag$ (the tag may be empty); `$1` is a parameter, not a quote.
@@ -275,23 +477,27 @@ fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>>
                     match find(&b[body..], tag) {
                         Some(k) => {
                             i = body + k + tag.len();
-                            mark(&mut cur, open, i);
+                            mark(&mut cur, open, i, backslash);
                         }
                         None => {
-                            broken(&mut cur, &mut pieces, open, "dollar-quoted string");
+                            broken(
+                                &mut cur,
+                                &mut pieces,
+                                open,
+                                "dollar-quoted string",
+                                backslash,
+                            );
                             return Some(pieces);
                         }
                     }
                 } else {
                     i += 1;
-                    mark(&mut cur, open, i);
+                    mark(&mut cur, open, i, backslash);
                 }
             }
             b';' => {
-                let in_region = cur.as_ref().and_then(|c| c.region_end).is_some()
-                    || whole.iter().any(|r| r.start <= i && i < r.end);
-                if paren == 0 && block == 0 && !in_region {
-                    finish(&mut cur, &mut pieces);
+                if paren == 0 && block == 0 {
+                    finish(&mut cur, &mut pieces, &mut conforming, &mut deferred);
                 }
                 i += 1;
             }
@@ -300,33 +506,37 @@ fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>>
                 while i < n && is_ident_byte(b[i]) {
                     i += 1;
                 }
-                mark(&mut cur, start, i);
+                mark(&mut cur, start, i, backslash);
+                let word = &b[start..i];
+                label_next = word.eq_ignore_ascii_case(b"as");
                 if let Some(st) = cur.as_mut() {
-                    let word = &text.as_bytes()[start..i];
                     if st.lead.len() < 4 {
                         st.lead
                             .push(String::from_utf8_lossy(word).to_ascii_uppercase());
                     }
-                    // psql's rule: inside CREATE FUNCTION/PROCEDURE, BEGIN and CASE open a
-                    // block and END closes one, so `;` inside `BEGIN ATOMIC … END` does not
-                    // end the statement.
-                    if nesting && word.len() <= 5 {
-                        let opens = word.eq_ignore_ascii_case(b"begin")
-                            || word.eq_ignore_ascii_case(b"case");
-                        let closes = word.eq_ignore_ascii_case(b"end");
-                        if (opens || closes) && is_routine(&st.lead) {
-                            if opens {
-                                block += 1;
-                            } else if block == 0 {
-                                unbalanced = true;
-                            } else {
-                                block -= 1;
+                    // The server keeps `;` inside a SQL-standard routine body
+                    // (`BEGIN ATOMIC … END`) in the statement. The body opens only with
+                    // the two words `BEGIN ATOMIC` outside parentheses (so a parameter
+                    // or column named `begin` opens nothing); inside it, CASE … END
+                    // nests. A word after `.` or `AS` is a label, not a keyword.
+                    if nesting && !was_label && word.len() <= 5 && is_routine(&st.lead) {
+                        if block == 0 {
+                            if paren == 0
+                                && word.eq_ignore_ascii_case(b"begin")
+                                && next_word(b, i).eq_ignore_ascii_case(b"atomic")
+                            {
+                                block = 1;
                             }
+                        } else if word.eq_ignore_ascii_case(b"case") {
+                            block += 1;
+                        } else if word.eq_ignore_ascii_case(b"end") {
+                            block -= 1;
                         }
                     }
                 }
             }
             _ => {
+                label_next = c == b'.';
                 if nesting {
                     if c == b'(' {
                         paren += 1;
@@ -338,7 +548,7 @@ fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>>
                     }
                 }
                 let len = utf8_len(c).min(n - i);
-                mark(&mut cur, i, i + len);
+                mark(&mut cur, i, i + len, backslash);
                 i += len;
             }
         }
@@ -346,7 +556,7 @@ fn scan(text: &str, whole: &[Range<usize>], nesting: bool) -> Option<Vec<Piece>>
     if nesting && (paren != 0 || block != 0 || unbalanced) {
         return None;
     }
-    finish(&mut cur, &mut pieces);
+    finish(&mut cur, &mut pieces, &mut conforming, &mut deferred);
     Some(pieces)
 }
 
