@@ -175,7 +175,7 @@ fn a_killed_backfill_resumes_and_applies_every_row_exactly_once() {
     loop {
         let done: Option<i64> = c
             .query_opt(
-                "SELECT rows_done FROM lockstep_backfill_checkpoint WHERE job = $1",
+                "SELECT rows_done FROM lockstep.backfill_checkpoint WHERE job = $1",
                 &[&spec.job],
             )
             .unwrap()
@@ -194,7 +194,7 @@ fn a_killed_backfill_resumes_and_applies_every_row_exactly_once() {
     );
     let r = c
         .query_one(
-            "SELECT done, rows_done, (SELECT count(*) FROM big WHERE n = 1) FROM lockstep_backfill_checkpoint WHERE job = $1",
+            "SELECT done, rows_done, (SELECT count(*) FROM big WHERE n = 1) FROM lockstep.backfill_checkpoint WHERE job = $1",
             &[&spec.job],
         )
         .unwrap();
@@ -213,8 +213,8 @@ fn a_killed_backfill_resumes_and_applies_every_row_exactly_once() {
     let r = c
         .query_one(
             "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n <> 1), \
-             (SELECT rows_done FROM lockstep_backfill_checkpoint WHERE job = $1), \
-             (SELECT done FROM lockstep_backfill_checkpoint WHERE job = $1) FROM big",
+             (SELECT rows_done FROM lockstep.backfill_checkpoint WHERE job = $1), \
+             (SELECT done FROM lockstep.backfill_checkpoint WHERE job = $1) FROM big",
             &[&spec.job],
         )
         .unwrap();

@@ -89,7 +89,7 @@ pub fn schema(client: &mut Client) -> Vec<String> {
              || ' null=' || is_nullable || ' default=' || coalesce(column_default, '-') \
              FROM information_schema.columns \
              WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
-               AND table_name <> 'lockstep_backfill_checkpoint'";
+               AND table_name <> 'lockstep_backfill_checkpoint' AND table_schema <> 'lockstep'";
     for r in client.query(q, &[]).expect("columns") {
         out.push(format!("column {}", r.get::<_, String>(0)));
     }
@@ -98,7 +98,7 @@ pub fn schema(client: &mut Client) -> Vec<String> {
              FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
-               AND c.relname <> 'lockstep_backfill_checkpoint'";
+               AND c.relname <> 'lockstep_backfill_checkpoint' AND n.nspname <> 'lockstep'";
     for r in client.query(q, &[]).expect("constraints") {
         out.push(format!("constraint {}", r.get::<_, String>(0)));
     }
@@ -107,7 +107,7 @@ pub fn schema(client: &mut Client) -> Vec<String> {
              FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
-               AND c.relname <> 'lockstep_backfill_checkpoint'";
+               AND c.relname <> 'lockstep_backfill_checkpoint' AND n.nspname <> 'lockstep'";
     for r in client.query(q, &[]).expect("indexes") {
         out.push(format!("index {}", r.get::<_, String>(0)));
     }
@@ -122,7 +122,7 @@ pub fn schema(client: &mut Client) -> Vec<String> {
     }
     let q = "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
-               AND p.proname NOT LIKE 'lockstep_backfill_%'";
+               AND p.proname NOT LIKE 'lockstep_backfill_%' AND n.nspname <> 'lockstep'";
     for r in client.query(q, &[]).expect("functions") {
         out.push(format!("function {}", r.get::<_, String>(0)));
     }
