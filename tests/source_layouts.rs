@@ -369,26 +369,27 @@ fn numbers_sort_naturally_not_as_strings() {
 }
 
 #[test]
-fn duplicate_versions_name_both_files() {
+fn duplicate_versions_are_a_warning_and_both_are_linted_in_file_name_order() {
+    // goose parses `001` and `1` to the same version; real folders have such pairs.
     let t = TempTree::new(&[
-        ("001_a.sql", "-- +goose Up\nSELECT 1;\n"),
         ("1_b.sql", "-- +goose Up\nSELECT 2;\n"),
+        ("001_a.sql", "-- +goose Up\nSELECT 1;\n"),
+        ("2_c.sql", "-- +goose Up\nSELECT 3;\n"),
     ]);
-    let err = load(&[t.path()], None, &[]).expect_err("duplicate");
-    let msg = err.to_string();
-    assert!(matches!(err, SourceError::Layout { .. }), "{msg}");
-    assert!(
-        msg.contains("001_a.sql") && msg.contains("1_b.sql"),
-        "{msg}"
-    );
+    let l = load_dir(&t.path());
+    assert_eq!(ids(&l), ["001_a", "1_b", "2_c"]);
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    let w = &l.warnings[0];
+    assert!(w.contains("duplicate-version"), "{w}");
+    assert!(w.contains("001_a.sql") && w.contains("1_b.sql"), "{w}");
 
-    let t = TempTree::new(&[("V1.1__a.sql", "SELECT 1;"), ("V1_1__b.sql", "SELECT 2;")]);
-    let msg = load(&[t.path()], None, &[])
-        .expect_err("duplicate")
-        .to_string();
+    let t = TempTree::new(&[("V1_1__b.sql", "SELECT 2;"), ("V1.1__a.sql", "SELECT 1;")]);
+    let l = load_dir(&t.path());
+    assert_eq!(ids(&l), ["V1.1__a", "V1_1__b"]);
     assert!(
-        msg.contains("V1.1__a.sql") && msg.contains("V1_1__b.sql"),
-        "{msg}"
+        l.warnings[0].contains("V1.1__a.sql") && l.warnings[0].contains("V1_1__b.sql"),
+        "{:?}",
+        l.warnings
     );
 }
 

@@ -388,6 +388,15 @@ pub fn load(
         Some(layout) => (layout, None),
         None => match detect::detect(&mut inputs) {
             Ok((layout, why)) => (layout, Some(why)),
+            Err(message)
+                if !inputs
+                    .entries
+                    .iter()
+                    .any(|e| e.file_name().ends_with(".sql")) =>
+            {
+                // Nothing that could be a migration at all: say so (exit 2).
+                return Err(SourceError::layout(&first, no_migrations(&inputs, message)));
+            }
             Err(message) => {
                 inputs.warn(format!(
                     "{}: {message}; read as a folder of .sql files in path order \
