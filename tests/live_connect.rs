@@ -116,3 +116,32 @@ fn sslmode_require_is_ignored_on_unix_sockets_like_libpq() {
     assert_eq!(row.get::<_, String>(0), name);
     assert_eq!(db.queries(), 1);
 }
+
+#[test]
+fn hosts_are_tried_in_order_with_their_own_ports_like_libpq() {
+    let Some(c) = cluster() else { return };
+    let name = database(c, "multihost");
+    // The first host refuses; the second (the socket, with its own port) answers.
+    let kv = format!(
+        "host=127.0.0.1,{} port=1,{} user=postgres dbname={name} sslmode=disable connect_timeout=2",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let params = lockstep::live::connect::ConnParams::resolve(Some(&kv), &|_| None).unwrap();
+    assert_eq!(params.ports, [1, c.port()]);
+    let mut db = lockstep::live::connect::Db::connect(&params).expect("second host answers");
+    let row = db
+        .query_one("test", "SELECT current_database()", &[])
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), name);
+    // When every host fails, each one's reason is reported.
+    let url = "postgresql://u:hunter2@127.0.0.1:1,127.0.0.1:2/db?sslmode=disable&connect_timeout=2";
+    let params = lockstep::live::connect::ConnParams::resolve(Some(url), &|_| None).unwrap();
+    let e = lockstep::live::connect::Db::connect(&params)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("127.0.0.1:1,127.0.0.1:2"), "{e}");
+    assert!(e.matches("127.0.0.1: ").count() == 2, "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+}
