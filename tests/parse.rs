@@ -92,7 +92,13 @@ fn begin_atomic_body_is_one_statement() {
     let st = parse_sql(sql);
     assert_eq!(st.len(), 2);
     assert!(sql[st[0].span.clone()].ends_with("END"));
-    assert_eq!(st[0].ops, vec![Op::CreateFunction { name: t("f") }]);
+    assert_eq!(
+        st[0].ops,
+        vec![Op::CreateFunction {
+            name: t("f"),
+            volatility: None
+        }]
+    );
 }
 
 #[test]
@@ -115,7 +121,7 @@ fn comment_only_and_empty_scripts_have_no_statements() {
 }
 
 #[test]
-fn script_range_offsets_are_absolute_and_goose_regions_stay_whole() {
+fn script_range_offsets_are_absolute_and_goose_regions_split_per_command() {
     let file = "-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int AS 'SELECT 1; SELECT 2' LANGUAGE sql;\nUPDATE t SET a = 1 WHERE id = 1;\n-- +goose StatementEnd\nSELECT 1;\n-- +goose Down\nDROP FUNCTION f;\n";
     let down_at = file.find("-- +goose Down").unwrap();
     let region_start = file.find("CREATE FUNCTION").unwrap();
@@ -127,15 +133,19 @@ fn script_range_offsets_are_absolute_and_goose_regions_stay_whole() {
         whole_statements: std::iter::once(region_start..region_end).collect(),
     };
     let st = parse_script(&up);
-    assert_eq!(st.len(), 2, "{st:?}");
+    // goose sends the region as one message, but the server runs each command in it: each
+    // is its own statement with its own span, and carries the region.
+    assert_eq!(st.len(), 3, "{st:?}");
     assert_eq!(
         &file[st[0].span.clone()],
-        "CREATE FUNCTION f() RETURNS int AS 'SELECT 1; SELECT 2' LANGUAGE sql;\nUPDATE t SET a = 1 WHERE id = 1"
+        "CREATE FUNCTION f() RETURNS int AS 'SELECT 1; SELECT 2' LANGUAGE sql"
     );
-    // Both statements of the region are lowered.
-    assert_eq!(st[0].ops.len(), 2, "{:?}", st[0].ops);
-    assert!(matches!(st[0].ops[1], Op::Update { .. }));
-    assert_eq!(&file[st[1].span.clone()], "SELECT 1");
+    assert_eq!(&file[st[1].span.clone()], "UPDATE t SET a = 1 WHERE id = 1");
+    assert!(matches!(st[1].ops[..], [Op::Update { .. }]));
+    assert_eq!(st[0].region, Some(region_start..region_end));
+    assert_eq!(st[1].region, Some(region_start..region_end));
+    assert_eq!(&file[st[2].span.clone()], "SELECT 1");
+    assert_eq!(st[2].region, None);
 
     let down = Script {
         path: "m.sql".into(),
@@ -631,7 +641,10 @@ fn views_types_routines_and_schema_objects() {
     );
     assert_eq!(
         op("DROP SCHEMA app CASCADE"),
-        Op::DropSchema { name: "app".into() }
+        Op::DropSchema {
+            name: "app".into(),
+            cascade: true
+        }
     );
     assert_eq!(
         op("CREATE EXTENSION IF NOT EXISTS pgcrypto"),
@@ -809,6 +822,7 @@ fn selective_and_unselective_where() {
         op("INSERT INTO t (a) SELECT b FROM u"),
         Op::Insert {
             table: t("t"),
+            columns: vec!["a".into()],
             from_select: true
         }
     );
@@ -816,6 +830,7 @@ fn selective_and_unselective_where() {
         op("INSERT INTO t (a) VALUES (1)"),
         Op::Insert {
             table: t("t"),
+            columns: vec!["a".into()],
             from_select: false
         }
     );
@@ -942,7 +957,8 @@ fn fallback_places_what_sqlparser_rejects() {
         vec![Op::DetachPartition {
             table: tb.clone(),
             partition: t("t_2023"),
-            concurrently: true
+            concurrently: true,
+            finalize: false
         }]
     );
     assert_eq!(
@@ -950,7 +966,8 @@ fn fallback_places_what_sqlparser_rejects() {
         vec![Op::DetachPartition {
             table: tb.clone(),
             partition: t("t_2023"),
-            concurrently: false
+            concurrently: false,
+            finalize: true
         }]
     );
     assert_eq!(
@@ -1011,7 +1028,10 @@ fn fallback_places_what_sqlparser_rejects() {
     ));
     assert_eq!(
         fb("CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN END $$"),
-        vec![Op::CreateFunction { name: t("p") }]
+        vec![Op::CreateFunction {
+            name: t("p"),
+            volatility: None
+        }]
     );
     assert_eq!(
         fb("CREATE INDEX CONCURRENTLY i ON ONLY t (a)"),
@@ -1228,6 +1248,7 @@ fn bulk_insert_is_classified_without_a_full_parse() {
         st[0].ops,
         vec![Op::Insert {
             table: ObjName::new("app", "seed"),
+            columns: vec![],
             from_select: false
         }]
     );
