@@ -462,3 +462,39 @@ fn a_restarted_idempotent_backfill_rewrites_nothing() {
     assert!(stderr.contains("0 rows changed"), "{stderr}");
     assert_eq!(before, xmins(&mut client), "a guarded rerun rewrote rows");
 }
+
+/// A role without CREATE on the database runs in a `lockstep` schema a DBA made for it
+/// (`CREATE SCHEMA … IF NOT EXISTS` alone would be refused: it checks the privilege first).
+#[test]
+fn runs_as_a_role_in_a_schema_made_for_it() {
+    let Some(f) = fixture() else { return };
+    let c = cluster().unwrap();
+    let mut client = c.connect(&f.dbname).unwrap();
+    let role = format!("bf_owner_{}", std::process::id());
+    client
+        .batch_execute(&format!(
+            "DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+             GRANT ALL ON items TO {role};
+             REVOKE CREATE ON DATABASE \"{db}\" FROM PUBLIC;
+             CREATE SCHEMA lockstep AUTHORIZATION {role};",
+            db = f.dbname
+        ))
+        .unwrap();
+    let url = c
+        .conn_string(&f.dbname)
+        .replace("user=postgres", &format!("user={role}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(["backfill", "run"])
+        .arg(&f.plan)
+        .args(["--step", "2", "--sleep", "0ms", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, rows_done, done) = checkpoint(&mut client).unwrap();
+    assert!(done);
+    assert_eq!(rows_done, ROWS);
+}

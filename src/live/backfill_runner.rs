@@ -33,7 +33,7 @@ use super::connect::{Db, error_text};
 use crate::pg::quote_ident;
 use crate::plan::backfill::{
     CHECKPOINT_TABLE, EVENT_DELETE, EVENT_INSERT, EVENT_UPDATE, HOLDER_SQL, JOBS_TABLE,
-    WRITE_HAZARDS_SQL, dml_writes, lock_key, state_schema_statements,
+    WRITE_HAZARDS_SQL, dml_writes, lock_key, state_schema_steps,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Deserialize;
@@ -510,8 +510,15 @@ fn setup_state(db: &mut Db) -> Result<(), LiveError> {
     let setup_key = lock_key("\u{0}lockstep setup");
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&setup_key])
         .map_err(|e| LiveError::query("creating the lockstep schema", &e))?;
-    for s in state_schema_statements() {
-        tx.batch_execute(&s).map_err(|e| {
+    for (exists, ddl) in state_schema_steps() {
+        let present: bool = tx
+            .query_one(&format!("SELECT {exists}"), &[])
+            .map_err(|e| LiveError::query("creating the lockstep schema", &e))?
+            .get(0);
+        if present {
+            continue;
+        }
+        tx.batch_execute(&ddl).map_err(|e| {
             LiveError::Backfill(format!(
                 "creating the lockstep schema (the role needs CREATE on the database, or create \
                  the schema `lockstep` for it): {}",

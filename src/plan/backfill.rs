@@ -52,21 +52,41 @@ pub const CHECKPOINT_TABLE: &str = "lockstep.backfill_checkpoint";
 /// started with, so an emptied or recreated checkpoint table is noticed.
 pub const JOBS_TABLE: &str = "lockstep.backfill_jobs";
 
-/// The statements that create [`STATE_SCHEMA`] and its tables (idempotent).
-pub fn state_schema_statements() -> Vec<String> {
+/// The objects of [`STATE_SCHEMA`]: an SQL expression that is true when the object
+/// exists, and the DDL that creates it. Runners create only what is missing, because
+/// `CREATE … IF NOT EXISTS` checks the CREATE privilege even when the object exists (a
+/// role may use a schema a DBA created for it).
+pub fn state_schema_steps() -> Vec<(String, String)> {
     vec![
-        format!("CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}"),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {JOBS_TABLE} (job text PRIMARY KEY, fingerprint text NOT NULL, \
-             checkpoint_oid oid NOT NULL, started_at timestamptz NOT NULL DEFAULT now())"
+        (
+            format!("to_regnamespace('{STATE_SCHEMA}') IS NOT NULL"),
+            format!("CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}"),
         ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (job text PRIMARY KEY, fingerprint text NOT NULL, \
-             upper_key text[], last_key text[], rows_done bigint NOT NULL DEFAULT 0, \
-             batches bigint NOT NULL DEFAULT 0, batch_size integer, done boolean NOT NULL DEFAULT false, \
-             started_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())"
+        (
+            format!("to_regclass('{JOBS_TABLE}') IS NOT NULL"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {JOBS_TABLE} (job text PRIMARY KEY, fingerprint text NOT NULL, \
+                 checkpoint_oid oid NOT NULL, started_at timestamptz NOT NULL DEFAULT now())"
+            ),
+        ),
+        (
+            format!("to_regclass('{CHECKPOINT_TABLE}') IS NOT NULL"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (job text PRIMARY KEY, fingerprint text NOT NULL, \
+                 upper_key text[], last_key text[], rows_done bigint NOT NULL DEFAULT 0, \
+                 batches bigint NOT NULL DEFAULT 0, batch_size integer, done boolean NOT NULL DEFAULT false, \
+                 started_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())"
+            ),
         ),
     ]
+}
+
+/// The statements that create [`STATE_SCHEMA`] and its tables (idempotent).
+pub fn state_schema_statements() -> Vec<String> {
+    state_schema_steps()
+        .into_iter()
+        .map(|(_, ddl)| ddl)
+        .collect()
 }
 
 /// The plan step's fingerprint: a hash of everything that decides what the job writes
@@ -607,9 +627,14 @@ impl BackfillSpec {
                 "NULL::text[]".to_string(),
             ),
         };
-        let setup: String = state_schema_statements()
+        let setup: String = state_schema_steps()
             .iter()
-            .map(|s| format!("  EXECUTE {};\n", e_literal(s)))
+            .map(|(exists, ddl)| {
+                format!(
+                    "  IF NOT ({exists}) THEN\n    EXECUTE {};\n  END IF;\n",
+                    e_literal(ddl)
+                )
+            })
             .collect();
         let body = format!(
             r#"
