@@ -6,6 +6,7 @@ use super::{EXIT_ERROR, EXIT_FINDINGS, print_error};
 use crate::config::{parse_duration, parse_quantity};
 use crate::live::connect::{self, Db};
 use crate::live::dry_run::{self, DryRunOptions, DryRunReport};
+use crate::live::effects::Effect;
 use crate::live::history::History;
 use crate::live::trace::{self, TraceOptions};
 use crate::live::{DEFAULT_THROUGHPUT, LiveError, scratch};
@@ -15,6 +16,10 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+/// Exit code when the trace lost its transaction: the database may have been changed.
+/// Distinct from 2 (an error before anything ran) so that CI can tell the two apart.
+pub const EXIT_TRACE_ESCAPED: u8 = 3;
 
 /// Output formats of `dry-run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,10 +40,22 @@ pub struct DryRunArgs {
     /// PostgreSQL server binaries, no server). The default when no database is named.
     #[arg(long)]
     pub scratch: bool,
-    /// Run the pending migrations against the named database in BEGIN … ROLLBACK and report
-    /// the real locks (tight lock_timeout and block budget: it gives up rather than stall).
+    /// EXECUTES the pending migrations' SQL against the named database inside BEGIN …
+    /// ROLLBACK and reports the real locks (tight lock_timeout and block budget: it gives up
+    /// rather than stall). Transaction control and statements with effects a rollback does
+    /// not undo are not run (see --trace-allow).
     #[arg(long)]
     pub trace: bool,
+    /// Also trace statements with this kind of effect outside the transaction (repeatable):
+    /// program, server-files, remote, admin, replication, sequences, statistics, cluster,
+    /// extension. The rollback does not undo these effects.
+    #[arg(long, value_enum, value_name = "CATEGORY")]
+    pub trace_allow: Vec<Effect>,
+    /// Run the history and the trace on the scratch cluster as its superuser instead of an
+    /// ordinary role owning the scratch database (needed for untrusted extensions; lets the
+    /// migrations run shell commands and read files as the server's OS user).
+    #[arg(long)]
+    pub scratch_superuser: bool,
     /// Count rows exactly (one statement for all tables) instead of using estimates.
     #[arg(long)]
     pub exact_counts: bool,
@@ -182,7 +199,7 @@ fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<E
                 .collect();
             if args.scratch {
                 let applied = applied_migrations(&loaded.migrations, &report.history);
-                let mut s = start_scratch(&applied)?;
+                let mut s = start_scratch(&applied, args.scratch_superuser)?;
                 report.notes.extend(replay_notes(&s));
                 let topts = TraceOptions {
                     lock_timeout: lock_timeout.max(Duration::from_secs(1)),
@@ -191,8 +208,15 @@ fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<E
                 };
                 let target = s.db.target.clone();
                 report.trace = Some(
-                    trace::run(&mut s.db, &target, &scripts, &analysis.sources, &topts)
-                        .map_err(live_report)?,
+                    trace::run_with(
+                        &mut s.db,
+                        &target,
+                        &scripts,
+                        &analysis.sources,
+                        &topts,
+                        &args.trace_allow,
+                    )
+                    .map_err(live_report)?,
                 );
             } else if args.trace {
                 let topts = TraceOptions {
@@ -202,8 +226,15 @@ fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<E
                 };
                 let target = db.target.clone();
                 report.trace = Some(
-                    trace::run(&mut db, &target, &scripts, &analysis.sources, &topts)
-                        .map_err(live_report)?,
+                    trace::run_with(
+                        &mut db,
+                        &target,
+                        &scripts,
+                        &analysis.sources,
+                        &topts,
+                        &args.trace_allow,
+                    )
+                    .map_err(live_report)?,
                 );
             }
             report
@@ -219,7 +250,7 @@ fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<E
                 loaded.layout,
                 &settings,
                 &opts,
-                args.pending,
+                args,
                 statement_timeout,
             )?
         }
@@ -232,6 +263,13 @@ fn run_inner(args: &DryRunArgs, _quiet: bool, verbose: bool) -> miette::Result<E
     print!("{out}");
     if args.format == DryRunFormat::Json {
         println!();
+    }
+    if let Some(what) = report.trace.as_ref().and_then(|t| t.escaped.as_ref()) {
+        eprintln!(
+            "error: the trace lost its transaction: THE DATABASE MAY HAVE BEEN CHANGED.\n  {what}\n  \
+             Check the objects the pending migrations touch, and report this as a lockstep bug."
+        );
+        return Ok(ExitCode::from(EXIT_TRACE_ESCAPED));
     }
     let failing = report
         .findings
@@ -258,7 +296,10 @@ fn applied_migrations(
         .collect()
 }
 
-fn start_scratch(applied: &[crate::source::Migration]) -> miette::Result<scratch::Scratch> {
+fn start_scratch(
+    applied: &[crate::source::Migration],
+    superuser: bool,
+) -> miette::Result<scratch::Scratch> {
     let spinner = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let s = indicatif::ProgressBar::new_spinner();
         s.set_message("starting a scratch cluster and replaying the history…");
@@ -267,7 +308,7 @@ fn start_scratch(applied: &[crate::source::Migration]) -> miette::Result<scratch
     } else {
         None
     };
-    let result = scratch::start(applied).map_err(live_report);
+    let result = scratch::start_as(applied, superuser).map_err(live_report);
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
@@ -276,8 +317,8 @@ fn start_scratch(applied: &[crate::source::Migration]) -> miette::Result<scratch
 
 fn replay_notes(s: &scratch::Scratch) -> Vec<String> {
     let mut notes = vec![format!(
-        "scratch cluster: replayed {} statements of the applied history",
-        s.replayed
+        "scratch cluster: replayed {} statements of the applied history as {}",
+        s.replayed, s.role
     )];
     if !s.replay_failures.is_empty() {
         notes.push(format!(
@@ -296,11 +337,11 @@ fn scratch_only(
     layout: Layout,
     settings: &Settings,
     opts: &DryRunOptions,
-    pending: usize,
+    args: &DryRunArgs,
     statement_timeout: Duration,
 ) -> miette::Result<DryRunReport> {
     let started = Instant::now();
-    let n = pending.min(migrations.len());
+    let n = args.pending.min(migrations.len());
     let split = migrations.len() - n;
     let history = History {
         table: None,
@@ -316,7 +357,7 @@ fn scratch_only(
     let analysis = dry_run::analyze_pending(migrations, settings, &history.pending);
     let statements =
         dry_run::planned_statements(&analysis, &Default::default(), settings, opts.throughput);
-    let mut s = start_scratch(&migrations[..split])?;
+    let mut s = start_scratch(&migrations[..split], args.scratch_superuser)?;
     let version =
         s.db.query_one(
             "reading the server version",
@@ -336,8 +377,15 @@ fn scratch_only(
         block_budget: None,
     };
     let target = s.db.target.clone();
-    let trace =
-        trace::run(&mut s.db, &target, &scripts, &analysis.sources, &topts).map_err(live_report)?;
+    let trace = trace::run_with(
+        &mut s.db,
+        &target,
+        &scripts,
+        &analysis.sources,
+        &topts,
+        &args.trace_allow,
+    )
+    .map_err(live_report)?;
     let findings = analysis
         .findings
         .iter()

@@ -650,6 +650,8 @@ pub fn render_trace(t: &TraceReport) -> String {
             TraceStatus::GaveUp(why) => format!("gave up: {why}"),
             TraceStatus::Failed(msg) => format!("failed: {msg}"),
             TraceStatus::NotReached => "not reached".into(),
+            TraceStatus::Misread(why) => why.clone(),
+            TraceStatus::Escaped(why) => format!("TRANSACTION LOST: {why}"),
         };
         let _ = writeln!(out, "  {} line {}: {}", s.migration, s.line, s.sql);
         let _ = writeln!(out, "      predicted: {predicted}");
@@ -664,14 +666,17 @@ pub fn render_trace(t: &TraceReport) -> String {
     for n in &t.notes {
         let _ = writeln!(out, "  note: {n}");
     }
+    // Never claim "unchanged" unless the trace kept its transaction to the end.
+    let ending = match &t.escaped {
+        Some(what) => {
+            format!("THE TRACE LOST ITS TRANSACTION: the database may have been changed. {what}")
+        }
+        None if t.rolled_back => "rolled back: the database is unchanged".into(),
+        None => "ROLLBACK failed: the connection was closed, which also rolls back".into(),
+    };
     let _ = writeln!(
         out,
-        "  {} (blocking for at most {:.0} ms)",
-        if t.rolled_back {
-            "rolled back: the database is unchanged"
-        } else {
-            "ROLLBACK failed: the connection was closed, which also rolls back"
-        },
+        "  {ending} (blocking for at most {:.0} ms)",
         t.blocking_ms
     );
     out
