@@ -14,6 +14,7 @@ pub mod checksums;
 pub mod connect;
 pub mod drift;
 pub mod dry_run;
+pub mod effects;
 pub mod history;
 pub mod scratch;
 pub mod stats;
