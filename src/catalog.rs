@@ -789,9 +789,13 @@ impl Catalog {
                 ..
             } => {
                 let name = name.clone().unwrap_or_else(|| {
+                    let taken = |n: &str| {
+                        self.indexes
+                            .contains_key(&ObjName::new(table.schema.clone(), n.to_string()))
+                    };
                     ObjName::new(
                         table.schema.clone(),
-                        format!("{}_{}_idx", table.name, columns.join("_")),
+                        crate::pgnames::index_name(&table.name, columns, &taken),
                     )
                 });
                 self.indexes.insert(
@@ -975,10 +979,18 @@ pub fn default_constraint_name(table: &ObjName, kind: &ConstraintKind) -> String
 }
 
 fn add_constraint(t: &mut Table, c: &crate::ops::Constraint, indexes: &mut Map<ObjName, Index>) {
-    let name = c
-        .name
-        .clone()
-        .unwrap_or_else(|| default_constraint_name(&t.name, &c.kind));
+    // PostgreSQL's own name when none was written (crate::pgnames), so a later DROP by
+    // that name finds it.
+    let name = c.name.clone().unwrap_or_else(|| {
+        let backed = matches!(
+            c.kind,
+            ConstraintKind::PrimaryKey { .. } | ConstraintKind::Unique { .. }
+        );
+        crate::pgnames::constraint_name(t, &c.kind, &|n: &str| {
+            t.constraints.iter().any(|k| k.name == n)
+                || (backed && indexes.contains_key(&ObjName::new(t.name.schema.clone(), n.to_string())))
+        })
+    });
     match &c.kind {
         ConstraintKind::PrimaryKey {
             columns,

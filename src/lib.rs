@@ -15,6 +15,7 @@ pub mod locks;
 pub mod ops;
 pub mod parse;
 pub mod pg;
+pub mod pgnames;
 pub mod plan;
 pub mod report;
 pub mod rollback;

@@ -276,7 +276,7 @@ fn diff_table(e: &Table, a: &Table, out: &mut Vec<Difference>) {
             });
             continue;
         };
-        if ac.ty != ec.ty {
+        if canonical_type(&ac.ty.0) != canonical_type(&ec.ty.0) {
             out.push(Difference {
                 message: format!("{subject} has type {} (was {})", ac.ty, ec.ty),
                 subject: subject.clone(),
@@ -365,9 +365,18 @@ fn diff_table(e: &Table, a: &Table, out: &mut Vec<Difference>) {
             });
         }
     }
-    // Constraints, by name.
+    // Constraints, by name; a constraint named by PostgreSQL matches one of the same
+    // definition under another generated name (numbering differs with history).
+    let same = |ec: &TableConstraint, ac: &TableConstraint| {
+        ac.name == ec.name
+            || (generated_name(&ec.name)
+                && generated_name(&ac.name)
+                && ac.kind == ec.kind
+                && !e.constraints.iter().any(|c| c.name == ac.name)
+                && !a.constraints.iter().any(|c| c.name == ec.name))
+    };
     for ec in &e.constraints {
-        match a.constraints.iter().find(|c| c.name == ec.name) {
+        match a.constraints.iter().find(|c| same(ec, c)) {
             None => out.push(Difference {
                 subject: format!("constraint {}", ec.name),
                 message: format!(
@@ -410,7 +419,7 @@ fn diff_table(e: &Table, a: &Table, out: &mut Vec<Difference>) {
         }
     }
     for ac in &a.constraints {
-        if !e.constraints.iter().any(|c| c.name == ac.name) {
+        if !e.constraints.iter().any(|c| same(c, ac)) {
             out.push(Difference {
                 subject: format!("constraint {}", ac.name),
                 message: format!(
@@ -438,6 +447,59 @@ fn diff_table(e: &Table, a: &Table, out: &mut Vec<Difference>) {
             fix: None,
         });
     }
+}
+
+/// A name with the shape PostgreSQL gives unnamed constraints: `…_pkey`, `…_key`, `…_fkey`,
+/// `…_check`, `…_excl`, `…_not_null`, possibly numbered (`t_check1`).
+fn generated_name(name: &str) -> bool {
+    let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    ["_pkey", "_key", "_fkey", "_check", "_excl", "_not_null"]
+        .iter()
+        .any(|s| base.ends_with(s))
+}
+
+/// The canonical spelling of a type, so aliases compare equal: `int`/`int4`/`integer`,
+/// `varchar`/`character varying`, `bool`/`boolean`, `timestamptz`/`timestamp with time
+/// zone`, `float8`/`double precision`, … (modifiers and array brackets kept).
+pub fn canonical_type(ty: &str) -> String {
+    let lower = ty.trim().to_ascii_lowercase();
+    let lower = lower.split_whitespace().collect::<Vec<_>>().join(" ");
+    let split = lower.find(['(', '[']).unwrap_or(lower.len());
+    let (base, rest) = lower.split_at(split);
+    let base = base.trim().trim_start_matches("pg_catalog.");
+    let rest: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
+    // `timestamp(3) with time zone`: the zone words follow the modifier.
+    let (rest, zone) = match rest.find(')') {
+        Some(i) if rest[i + 1..].contains("withtimezone") => {
+            (rest[..=i].to_string(), " with time zone")
+        }
+        Some(i) if rest[i + 1..].contains("withouttimezone") => (rest[..=i].to_string(), ""),
+        _ => (rest, ""),
+    };
+    let canon = match base {
+        "int" | "int4" | "integer" => "integer",
+        "int8" | "bigint" => "bigint",
+        "int2" | "smallint" => "smallint",
+        "serial" | "serial4" => "integer",
+        "bigserial" | "serial8" => "bigint",
+        "smallserial" | "serial2" => "smallint",
+        "bool" | "boolean" => "boolean",
+        "varchar" | "character varying" => "character varying",
+        "char" | "character" | "bpchar" => "character",
+        "float8" | "double precision" | "float" => "double precision",
+        "float4" | "real" => "real",
+        "decimal" | "numeric" => "numeric",
+        "timestamptz" | "timestamp with time zone" => "timestamp with time zone",
+        "timestamp" | "timestamp without time zone" if zone.is_empty() => {
+            "timestamp without time zone"
+        }
+        "timestamp" => "timestamp with time zone",
+        "timetz" | "time with time zone" => "time with time zone",
+        "time" | "time without time zone" => "time without time zone",
+        "varbit" | "bit varying" => "bit varying",
+        other => other,
+    };
+    format!("{canon}{rest}")
 }
 
 /// Whether a script could be replayed completely: every statement parsed and no DDL hidden
@@ -589,6 +651,7 @@ pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
                 &down.path,
                 &mut findings,
             );
+            let after_down = &without_indexes_of_dropped_columns(input, after_down);
             for d in diff(input.before, after_down) {
                 let help = match &d.fix {
                     Some(sql) => format!("add to the down script:\n{}", indent(sql)),
@@ -612,6 +675,108 @@ pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
         (Some(_), None) => {}
     }
     findings
+}
+
+/// `after_down` without the partial indexes whose WHERE clause reads a column the down
+/// script dropped: PostgreSQL drops an index with any column it uses, the predicate's
+/// included, but the catalog keeps only an index's key columns.
+fn without_indexes_of_dropped_columns(input: &RollbackInput, after_down: &Catalog) -> Catalog {
+    let mut out = after_down.clone();
+    let leftover: Vec<ObjName> = after_down
+        .indexes
+        .iter()
+        .filter(|(name, i)| i.partial && !input.before.indexes.contains_key(*name))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in leftover {
+        let Some(ix) = after_down.indexes.get(&name) else {
+            continue;
+        };
+        let dropped: Vec<String> = match (
+            input.after_up.tables.get(&ix.table),
+            after_down.tables.get(&ix.table),
+        ) {
+            (Some(up), Some(down)) => up
+                .columns
+                .iter()
+                .filter(|c| down.column(&c.name).is_none())
+                .map(|c| c.name.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        if dropped.is_empty() {
+            continue;
+        }
+        let reads_dropped = predicate_of(input, &name)
+            .is_some_and(|pred| identifiers(&pred).iter().any(|w| dropped.contains(w)));
+        if reads_dropped {
+            out.indexes.remove(&name);
+        }
+    }
+    out
+}
+
+/// The WHERE clause of the up script's CREATE INDEX that made `name`.
+fn predicate_of(input: &RollbackInput, name: &ObjName) -> Option<String> {
+    let source = &input.migration.up.source;
+    for st in &input.up.statements {
+        let creates = st.ops.iter().any(|op| match op {
+            Op::CreateIndex {
+                name: n,
+                table,
+                columns,
+                partial: true,
+                ..
+            } => match n {
+                Some(n) => n == name,
+                None => {
+                    table.schema == name.schema
+                        && name
+                            .name
+                            .starts_with(&format!("{}_{}", table.name, columns.join("_")))
+                }
+            },
+            _ => false,
+        });
+        if creates {
+            let text = source.get(st.span.clone())?;
+            let lower = text.to_ascii_lowercase();
+            let at = lower.rfind("where")?;
+            return Some(text[at + "where".len()..].to_string());
+        }
+    }
+    None
+}
+
+/// Lowercased unquoted and verbatim quoted identifiers of an expression (string literals
+/// skipped).
+fn identifiers(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = expr.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            for c in chars.by_ref() {
+                if c == '\'' {
+                    break;
+                }
+            }
+        } else if c == '"' {
+            let w: String = chars.by_ref().take_while(|c| *c != '"').collect();
+            out.push(w);
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            let mut w = c.to_ascii_lowercase().to_string();
+            while let Some(&n) = chars.peek() {
+                if n.is_ascii_alphanumeric() || n == '_' {
+                    w.push(n.to_ascii_lowercase());
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            out.push(w);
+        }
+    }
+    out
 }
 
 fn down_help(undo_sql: &str, what: &str) -> String {
@@ -695,6 +860,25 @@ fn norm_expr(sql: &str) -> String {
         } else if !c.is_whitespace() && c != '(' && c != ')' {
             out.push(c);
         }
+    }
+    // `public.f()` and `pg_catalog.now()` are `f()` and `now()` on the default search_path.
+    for schema in ["pg_catalog.", "public."] {
+        let mut cleaned = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(schema) {
+            let before = &rest[..i];
+            let boundary = before
+                .chars()
+                .last()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+            cleaned.push_str(before);
+            if !boundary {
+                cleaned.push_str(schema);
+            }
+            rest = &rest[i + schema.len()..];
+        }
+        cleaned.push_str(rest);
+        out = cleaned;
     }
     out
 }

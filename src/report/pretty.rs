@@ -55,7 +55,7 @@ pub fn render_width(cx: &ReportContext, width: usize) -> String {
         out.push_str(&render_one(cx, &handler, f, width));
         out.push('\n');
     }
-    out.push_str(&summary(cx));
+    out.push_str(&summary(cx, width));
     out
 }
 
@@ -102,7 +102,13 @@ fn render_one(
                 .rsplit('\n')
                 .next()
                 .map_or(0, |l| l.chars().count());
-            let label_width = width.saturating_sub(column + 16).max(30);
+            // miette draws the label after the underline's midpoint, past a gutter as wide
+            // as the line numbers.
+            let underline = src[start..first_line_end].chars().count();
+            let gutter = src.lines().count().to_string().len() + 4;
+            let label_width = width
+                .saturating_sub(gutter + column + underline / 2 + 5)
+                .max(24);
             let label = f.label.as_deref().map(|l| wrap(l, label_width));
             diag = diag.with_label(LabeledSpan::new(label, start, first_line_end - start));
             let report =
@@ -149,7 +155,7 @@ pub fn render_quiet(cx: &ReportContext) -> String {
 
 /// The summary: findings per rule, per migration (newest first), the sizes hint, the
 /// baseline, and the totals line.
-pub fn summary(cx: &ReportContext) -> String {
+pub fn summary(cx: &ReportContext, width: usize) -> String {
     let a = cx.analysis;
     let mut out = String::new();
     if !a.findings.is_empty() {
@@ -177,11 +183,11 @@ pub fn summary(cx: &ReportContext) -> String {
         for (rule, (n, notes, sev)) in &by_count {
             let mut line = format!("  {:>5}  {:<7}  {rule}", n + notes, sev.as_str());
             if *notes > 0 {
-                line.push_str(&format!(" ({notes} as notes of other findings)"));
+                line.push_str(&format!(" ({notes} as notes)"));
             }
             if *rule == "missing-lock-timeout" {
                 line.push_str(&format!(
-                    " — covers {}",
+                    ", in {}",
                     plural(lock_timeout_migrations.len(), "migration")
                 ));
             }
@@ -216,11 +222,13 @@ pub fn summary(cx: &ReportContext) -> String {
     }
     let unknown = a.findings.iter().filter(|f| f.size_unknown).count();
     if unknown > 0 {
-        out.push_str(&format!(
+        let line = format!(
             "sizes: {} on tables of unknown size rank at their rule's severity; give sizes with \
-             `tables:` in lockstep.yaml or `lockstep dry-run --database-url …` to rank by size\n",
+             `tables:` in lockstep.yaml or `lockstep dry-run --database-url …` to rank by size",
             plural(unknown, "finding"),
-        ));
+        );
+        out.push_str(&wrap(&line, width));
+        out.push('\n');
     }
     if a.baselined > 0 {
         out.push_str(&format!(
