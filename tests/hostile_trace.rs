@@ -258,7 +258,8 @@ fn assert_smuggle_refused(run: &Run, before: &State, after: &State) {
 
 #[test]
 fn commit_hidden_behind_a_template_placeholder_that_hides_a_comment_end() {
-    let sql = "SELECT 1 /* {{ .x */; COMMIT; DROP TABLE canary; SELECT 2 -- }} */\nAS y;\n";
+    // The placeholder `{{ .x */ --}}` hides the `*/` that closes the comment for the server.
+    let sql = "SELECT 1 /* {{ .x */ --}}\n; COMMIT; DROP TABLE canary; SELECT 2 AS y -- */\n, 3;\n";
     let Some((run, before, after)) = attack("golang-migrate", &[("000001_t.up.sql", sql)], &[])
     else {
         return;
@@ -278,9 +279,11 @@ fn commit_hidden_in_a_string_read_without_standard_conforming_strings() {
 }
 
 #[test]
-fn commit_hidden_behind_begin_used_as_an_identifier() {
+fn transaction_end_hidden_behind_begin_used_as_an_identifier() {
+    // `begin` as a parameter name opens a BEGIN … END block for the splitter; the server
+    // sees three commands. PREPARE TRANSACTION ends the trace's transaction like a COMMIT.
     let sql = "CREATE FUNCTION f(begin int) RETURNS int LANGUAGE sql AS 'SELECT 1'; \
-               COMMIT; DROP TABLE canary; SELECT 1 AS end;\n";
+               PREPARE TRANSACTION 'lockstep_b'; DROP TABLE canary; SELECT 1 AS end;\n";
     let Some((run, before, after)) = attack("golang-migrate", &[("000001_b.up.sql", sql)], &[])
     else {
         return;
@@ -289,8 +292,9 @@ fn commit_hidden_behind_begin_used_as_an_identifier() {
 }
 
 #[test]
-fn commit_inside_a_goose_statement_region() {
-    let sql = "-- +goose Up\n-- +goose StatementBegin\nSELECT 1; COMMIT; DROP TABLE canary;\n\
+fn transaction_end_inside_a_goose_statement_region() {
+    let sql = "-- +goose Up\n-- +goose StatementBegin\n\
+               SELECT 1; PREPARE TRANSACTION 'lockstep_g'; DROP TABLE canary;\n\
                -- +goose StatementEnd\n";
     let Some((run, before, after)) = attack("goose", &[("00001_g.sql", sql)], &[]) else {
         return;
