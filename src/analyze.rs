@@ -3,7 +3,7 @@
 //! runs the rules on the migrations being linted, and replays the ops into the catalog.
 
 use crate::catalog::Catalog;
-use crate::locks::{self, LockFact, LockMode};
+use crate::locks::{self, LockFact, LockMode, ModelOptions};
 use crate::ops::{ConstraintKind, ObjName, Op, TimeoutKind};
 use crate::parse::{self, ParsedBy, Statement};
 use crate::rules::{
@@ -158,12 +158,23 @@ fn run_script(
         ..Default::default()
     };
     let mut created_here: HashSet<ObjName> = HashSet::new();
+    let mut session = Session::new(settings);
     // Lock facts of each linted statement, moved into the result at the end together with
     // the statement's ops (no per-statement copies).
     let mut stmt_locks: Vec<Vec<LockFact>> =
         Vec::with_capacity(if linted { statements.len() } else { 0 });
 
     for stmt in &statements {
+        if stmt.parsed_by == ParsedBy::Unparsed {
+            // It may have changed any table: what was known in full is known in part now.
+            catalog.blind_spot();
+        }
+        let opts = ModelOptions {
+            pg_version: settings.pg_version,
+            session_time_zone_utc: session.time_zone_utc == Some(true),
+        };
+        let mut unnamed_lock = false;
+        let mut noop: Vec<bool> = Vec::with_capacity(stmt.ops.len());
         // Lock facts per op against the catalog as it evolves through the statement's ops.
         // Multi-op statements (ALTER TABLE with several subcommands) keep a snapshot per op
         // (O(1): the catalog's maps are persistent).
@@ -172,8 +183,36 @@ fn run_script(
         let mut op_locks: Vec<Vec<LockFact>> = Vec::new();
         let mut all_locks: Vec<LockFact> = Vec::new();
         for op in &stmt.ops {
-            let mut facts: Vec<LockFact> = locks::facts(op, catalog, settings.pg_version);
+            // A DROP … IF EXISTS of what the replay knows is not there only notices.
+            let is_noop = is_noop_drop(op, catalog);
+            noop.push(is_noop);
+            // ALTER TABLE locks its table before it finds the column or constraint absent;
+            // a DROP of an absent table, view or index locks nothing.
+            let locks_nothing = is_noop
+                && matches!(
+                    op,
+                    Op::DropTable { .. } | Op::DropView { .. } | Op::DropIndex { .. }
+                );
+            let mut facts: Vec<LockFact> = if locks_nothing {
+                Vec::new()
+            } else {
+                locks::analyze(op, catalog, &opts).facts
+            };
+            unnamed_lock |= !locks_nothing
+                && locks::unnamed_table_lock(op, catalog, settings.pg_version)
+                    .is_some_and(|m| m >= LockMode::Share);
             facts.retain(|f| !created_here.contains(&f.table));
+            if op
+                .table()
+                .is_some_and(|t| created_here.contains(t) && !session.filled.contains(t))
+            {
+                // The op's own table was created empty in this migration: validating a
+                // foreign key (or anything else) reads no row of it, so the other tables
+                // it locks are not scanned either.
+                for f in facts.iter_mut() {
+                    f.scan = false;
+                }
+            }
             merge_locks(&mut all_locks, &facts);
             if multi {
                 op_cats.push(Some(catalog.clone()));
@@ -215,6 +254,9 @@ fn run_script(
                     let (Some(cat), Some(facts)) = (op_cats.get(i), op_locks.get(i)) else {
                         continue;
                     };
+                    if noop.get(i).copied().unwrap_or(false) {
+                        continue;
+                    }
                     let ocx = OpContext {
                         stmt: &scx,
                         op,
@@ -232,7 +274,15 @@ fn run_script(
                 }
             }
         }
-        advance_tx(&mut tx, stmt, &all_locks, &mut created_here, in_transaction);
+        advance_tx(
+            &mut tx,
+            stmt,
+            &all_locks,
+            unnamed_lock,
+            &mut created_here,
+            &mut session,
+            in_transaction,
+        );
         if linted {
             stmt_locks.push(all_locks);
         }
@@ -301,12 +351,104 @@ fn dedupe(findings: &mut Vec<Finding>) {
     findings.retain(|f| seen.insert((f.rule.clone(), f.span.start, f.message.clone())));
 }
 
+/// Session state the lock model and the timeouts depend on, beyond [`TxState`].
+struct Session {
+    /// The session's TimeZone is UTC (`Some(true)`), another zone (`Some(false)`), unknown.
+    time_zone_utc: Option<bool>,
+    /// The server's default, which `SET TimeZone TO DEFAULT` / `RESET` return to.
+    server_time_zone_utc: Option<bool>,
+    /// Values `SET LOCAL` replaced in the open transaction, restored when it ends:
+    /// (lock_timeout, statement_timeout, time zone).
+    saved: Option<(Option<u64>, Option<u64>, Option<bool>)>,
+    /// Tables created in this migration that rows were put into since.
+    filled: HashSet<ObjName>,
+}
+
+impl Session {
+    fn new(settings: &Settings) -> Self {
+        let server = settings.server_timezone.as_deref().map(is_utc_zone);
+        Session {
+            time_zone_utc: server,
+            server_time_zone_utc: server,
+            saved: None,
+            filled: HashSet::new(),
+        }
+    }
+}
+
+/// A zone whose offset is always zero: the only ones in which PostgreSQL (12+) converts
+/// timestamp ↔ timestamptz without rewriting (`TimestampTimestampTzRequiresRewrite`).
+pub fn is_utc_zone(zone: &str) -> bool {
+    let z = zone.trim().trim_matches('\'').to_ascii_lowercase();
+    let z = z.strip_prefix("etc/").unwrap_or(&z);
+    matches!(
+        z,
+        "utc"
+            | "uct"
+            | "gmt"
+            | "zulu"
+            | "universal"
+            | "greenwich"
+            | "z"
+            | "gmt0"
+            | "gmt+0"
+            | "gmt-0"
+            | "0"
+            | "+0"
+            | "-0"
+            | "00:00"
+            | "+00:00"
+            | "+00"
+    )
+}
+
+/// A `DROP … IF EXISTS` of an object the replay knows is absent: PostgreSQL only notices,
+/// takes no lock and drops nothing. Only when the history knows the table (or the object)
+/// well enough to be sure.
+pub fn is_noop_drop(op: &Op, catalog: &Catalog) -> bool {
+    match op {
+        Op::DropTable {
+            table,
+            if_exists: true,
+            ..
+        } => catalog.known_absent(table),
+        Op::DropView {
+            name,
+            if_exists: true,
+            ..
+        } => catalog.known_absent(name) && !catalog.views.contains_key(name),
+        Op::DropIndex {
+            name,
+            if_exists: true,
+            ..
+        } => catalog.known_absent(name),
+        Op::DropColumn {
+            table,
+            column,
+            if_exists: true,
+            ..
+        } => catalog.knows_fully(table) && catalog.column(table, column).is_none(),
+        Op::DropConstraint {
+            table,
+            name,
+            if_exists: true,
+            ..
+        } => {
+            catalog.knows_fully(table) && !crate::catalog::may_have_constraint(catalog, table, name)
+        }
+        _ => false,
+    }
+}
+
 /// Updates the transaction/session state after a statement ran.
+#[allow(clippy::too_many_arguments)]
 fn advance_tx(
     tx: &mut TxState,
     stmt: &Statement,
     locks: &[LockFact],
+    unnamed_lock: bool,
     created_here: &mut HashSet<ObjName>,
+    session: &mut Session,
     migration_in_tx: bool,
 ) {
     for op in &stmt.ops {
@@ -316,6 +458,12 @@ fn advance_tx(
                 tx.explicit_begin = Some(stmt.span.clone());
             }
             Op::Commit | Op::Rollback => {
+                // SET LOCAL values end with the transaction.
+                if let Some((lock, statement, tz)) = session.saved.take() {
+                    tx.lock_timeout_ms = lock;
+                    tx.statement_timeout_ms = statement;
+                    session.time_zone_utc = tz;
+                }
                 tx.in_transaction = migration_in_tx;
                 tx.explicit_begin = None;
                 tx.strong_locks.clear();
@@ -324,16 +472,59 @@ fn advance_tx(
                 tx.not_valid_added.clear();
             }
             Op::SetTimeout {
-                timeout, millis, ..
+                timeout,
+                millis,
+                local,
             } => {
+                if *local {
+                    // Outside a transaction block SET LOCAL only warns and changes nothing.
+                    if !tx.in_transaction {
+                        continue;
+                    }
+                    session.saved.get_or_insert((
+                        tx.lock_timeout_ms,
+                        tx.statement_timeout_ms,
+                        session.time_zone_utc,
+                    ));
+                }
                 let v = *millis;
                 match timeout {
                     TimeoutKind::Lock => tx.lock_timeout_ms = v,
                     TimeoutKind::Statement => tx.statement_timeout_ms = v,
                 }
             }
-            Op::CreateTable { table, .. } => {
+            Op::SetTimeZone { zone, local } => {
+                if *local {
+                    if !tx.in_transaction {
+                        continue;
+                    }
+                    session.saved.get_or_insert((
+                        tx.lock_timeout_ms,
+                        tx.statement_timeout_ms,
+                        session.time_zone_utc,
+                    ));
+                }
+                session.time_zone_utc = match zone {
+                    Some(z) => Some(is_utc_zone(z)),
+                    None => session.server_time_zone_utc,
+                };
+            }
+            Op::CreateTable {
+                table, as_select, ..
+            } => {
                 created_here.insert(table.clone());
+                if *as_select {
+                    session.filled.insert(table.clone());
+                } else {
+                    session.filled.remove(table);
+                }
+            }
+            Op::Insert { table, .. } | Op::Update { table, .. } => {
+                session.filled.insert(table.clone());
+            }
+            Op::Other { what } if what.to_ascii_uppercase().starts_with("COPY") => {
+                // COPY … FROM fills a table we cannot name here: assume all of them.
+                session.filled.extend(created_here.iter().cloned());
             }
             Op::CreateView { name, .. } => {
                 created_here.insert(name.clone());
@@ -346,7 +537,7 @@ fn advance_tx(
     }
     if tx.unguarded_lock.is_none()
         && !tx.has_lock_timeout()
-        && locks.iter().any(|l| l.mode >= LockMode::Share)
+        && (unnamed_lock || locks.iter().any(|l| l.mode >= LockMode::Share))
     {
         tx.unguarded_lock = Some(stmt.span.clone());
     }
@@ -395,6 +586,12 @@ fn advance_tx(
         tx.schema_changes.clear();
         tx.data_changes.clear();
         tx.not_valid_added.clear();
+        // Autocommit: a SET LOCAL inside the statement's own transaction is already over.
+        if let Some((lock, statement, tz)) = session.saved.take() {
+            tx.lock_timeout_ms = lock;
+            tx.statement_timeout_ms = statement;
+            session.time_zone_utc = tz;
+        }
     }
 }
 

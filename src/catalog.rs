@@ -892,6 +892,22 @@ impl Catalog {
     }
 }
 
+/// Whether `table` may have a constraint called `name`: it has one, or the name has the
+/// shape of one PostgreSQL generates (`…_check`, `…_fkey`, `…_key`, `…_pkey`, `…_excl`,
+/// `…_not_null`), which the replay's naming may not reproduce exactly (a CHECK is named after
+/// the first column it mentions).
+pub fn may_have_constraint(catalog: &Catalog, table: &ObjName, name: &str) -> bool {
+    let Some(t) = catalog.table(table) else {
+        return true;
+    };
+    if t.constraints.iter().any(|c| c.name == name) {
+        return true;
+    }
+    ["_check", "_fkey", "_key", "_pkey", "_excl", "_not_null"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+}
+
 /// Ops whose effect on a table whose CREATE TABLE was not seen is worth remembering.
 fn tracks_partially(op: &Op) -> bool {
     matches!(

@@ -310,6 +310,9 @@ pub struct ConfigFile {
     pub down_scripts: Option<crate::settings::DownScripts>,
     pub backfill: Option<BackfillConfig>,
     /// Rewrite/scan throughput used for duration estimates, e.g. `100MB` (per second).
+    /// The server's TimeZone (`UTC`, `Europe/Paris`): decides whether timestamp ↔
+    /// timestamptz rewrites.
+    pub server_timezone: Option<String>,
     #[serde(default, deserialize_with = "de_throughput")]
     pub throughput: Option<Quantity>,
 }
@@ -561,6 +564,9 @@ impl Config {
         }
         if let Some(tables) = &f.tables {
             for (name, hint) in tables {
+        if let Some(tz) = &f.server_timezone {
+            settings.server_timezone = Some(tz.clone());
+        }
                 settings.tables.insert(
                     parse_table_name(name),
                     TableSize {

@@ -272,7 +272,22 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
         // ---- columns
         Op::AddColumn { table, column, .. } => {
             let default = column.default.as_ref().filter(|d| !is_null_literal(&d.sql));
-            let volatile = default.is_some_and(|d| d.volatile);
+            // A function the history created is as volatile as it was declared (VOLATILE
+            // when nothing was written, PostgreSQL's default).
+            let history_volatile = default.and_then(|d| {
+                called_functions(&d.sql).into_iter().find(|f| {
+                    matches!(
+                        catalog.function_volatility(f),
+                        Some(None | Some(crate::ops::Volatility::Volatile))
+                    )
+                })
+            });
+            let volatile = default.is_some_and(|d| d.volatile) || history_volatile.is_some();
+            if let Some(f) = &history_volatile {
+                a.note(format!(
+                    "{f}() is VOLATILE (created without IMMUTABLE or STABLE): every row gets its own value"
+                ));
+            }
             let rewrite = volatile
                 || column.serial
                 || column.generated.is_some()
@@ -644,6 +659,85 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
         _ => {}
     }
     a
+}
+
+/// The functions an expression calls (`f(`, `s.f(`), outside string literals; names are
+/// folded to lower case and unqualified ones placed in `public`.
+pub fn called_functions(sql: &str) -> Vec<ObjName> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' {
+            i += 1;
+            while i < b.len() && b[i] != b'\'' {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'$'))
+            {
+                i += 1;
+            }
+            let word = sql[start..i].to_ascii_lowercase();
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if b.get(j) == Some(&b'(') {
+                out.push(match word.rsplit_once('.') {
+                    Some((schema, name)) => ObjName::new(schema, name),
+                    None => ObjName::public(word),
+                });
+            }
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The lock `op` takes on a table the model cannot name: the table of an index the replay
+/// never saw (DROP INDEX, REINDEX INDEX), every table of a schema or database (REINDEX
+/// SCHEMA/DATABASE, CLUSTER and VACUUM FULL without a table). `None` when the op's locks
+/// are all in [`analyze`]'s facts.
+pub fn unnamed_table_lock(op: &Op, catalog: &Catalog, pg_version: u32) -> Option<LockMode> {
+    use LockMode::*;
+    match op {
+        Op::DropIndex {
+            name, concurrently, ..
+        } if catalog.index_table(name).is_none() => Some(if *concurrently {
+            ShareUpdateExclusive
+        } else {
+            AccessExclusive
+        }),
+        Op::Reindex {
+            target_kind,
+            target,
+            concurrently,
+        } => {
+            let known = match (target_kind.to_ascii_uppercase().as_str(), target) {
+                ("TABLE", Some(_)) => true,
+                ("INDEX", Some(i)) => catalog.index_table(i).is_some(),
+                _ => false,
+            };
+            if known {
+                None
+            } else if *concurrently && pg_version >= 12 {
+                Some(ShareUpdateExclusive)
+            } else {
+                // SHARE on the table, ACCESS EXCLUSIVE on the index being rebuilt.
+                Some(AccessExclusive)
+            }
+        }
+        Op::Cluster { table: None } | Op::VacuumFull { table: None } => Some(AccessExclusive),
+        _ => None,
+    }
 }
 
 /// `ALTER TABLE … <what>` for the subcommands without their own [`Op`] variant.

@@ -101,6 +101,12 @@ pub struct Settings {
     pub single_statement_autocommit: bool,
     /// Which rules run on down scripts (`down_scripts:` in lockstep.yaml).
     pub down_scripts: DownScripts,
+    /// The server's `TimeZone` setting (`server_timezone:` in lockstep.yaml), which a
+    /// migration's session starts with; `None` when unknown.
+    pub server_timezone: Option<String>,
+    /// The migration runner, as `--layout` names it (`sqlx`, `flyway`, …), when known:
+    /// findings about the transaction it wraps a migration in name it.
+    pub runner: Option<String>,
 }
 
 /// Which rules run on down scripts.
@@ -129,6 +135,8 @@ impl Default for Settings {
             unknown_table_severity: Severity::Error,
             single_statement_autocommit: false,
             down_scripts: DownScripts::Rollback,
+            server_timezone: None,
+            runner: None,
         }
     }
 }

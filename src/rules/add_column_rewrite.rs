@@ -9,7 +9,11 @@ use crate::ops::{ColumnDef, Generated, ObjName, Op};
 pub struct Rule;
 
 /// Why adding `col` rewrites the table on PostgreSQL `pg`, and what to do instead.
-fn rewrite_reason(col: &ColumnDef, pg: u32) -> Option<(String, String)> {
+fn rewrite_reason(
+    col: &ColumnDef,
+    pg: u32,
+    catalog: &crate::catalog::Catalog,
+) -> Option<(String, String)> {
     let c = &col.name;
     let ty = &col.ty;
     if col.serial {
@@ -47,7 +51,16 @@ fn rewrite_reason(col: &ColumnDef, pg: u32) -> Option<(String, String)> {
         .default
         .as_ref()
         .filter(|d| !d.sql.trim().eq_ignore_ascii_case("null"))?;
-    if default.volatile {
+    // A function the history created without IMMUTABLE/STABLE is VOLATILE.
+    let declared_volatile = crate::locks::called_functions(&default.sql)
+        .iter()
+        .any(|f| {
+            matches!(
+                catalog.function_volatility(f),
+                Some(None | Some(crate::ops::Volatility::Volatile))
+            )
+        });
+    if default.volatile || declared_volatile {
         return Some((
             format!(
                 "the volatile default {} of {c} is evaluated for every existing row",
@@ -91,7 +104,7 @@ impl super::Rule for Rule {
             if !cx.is_existing(table) {
                 continue;
             }
-            let Some(reason) = rewrite_reason(column, cx.settings.pg_version) else {
+            let Some(reason) = rewrite_reason(column, cx.settings.pg_version, cx.catalog) else {
                 continue;
             };
             match by_table.iter_mut().find(|(t, _)| *t == table) {

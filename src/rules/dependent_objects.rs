@@ -20,16 +20,30 @@ impl super::Rule for Rule {
     fn check_op(&self, cx: &OpContext, out: &mut Emitter) {
         // Both directions: a down script that drops a column a view still reads fails just
         // like an up script does, in the middle of a rollback.
-        let (table, column, drop, cascade) = match cx.op {
+        let (table, column, drop, cascade, collate) = match cx.op {
             Op::DropColumn {
                 table,
                 column,
                 cascade,
                 ..
-            } => (table, column, true, *cascade),
-            Op::AlterColumnType { table, column, .. } => (table, column, false, false),
+            } => (table, column, true, *cascade, false),
+            Op::AlterColumnType {
+                table,
+                column,
+                collate,
+                ..
+            } => (table, column, false, false, collate.is_some()),
             _ => return,
         };
+        // A binary-coercible change (varchar widening, varchar → text, timestamp(3) →
+        // timestamp) keeps the column's indexes and foreign keys as they are: PostgreSQL
+        // reuses them; only a rewrite or a new collation rebuilds them.
+        let rebuilds = drop
+            || collate
+            || cx
+                .locks
+                .iter()
+                .any(|f| &f.table == table && f.rewrite);
         if !cx.is_existing(table) || cx.catalog.column(table, column).is_none() {
             return;
         }
@@ -86,8 +100,10 @@ impl super::Rule for Rule {
                 .iter()
                 .copied()
                 .filter(|d| !indexes.contains(d))
+                // Without a rewrite only CHECK constraints are evaluated again.
+                .filter(|d| rebuilds || d.what.starts_with("check"))
                 .collect();
-            if !indexes.is_empty() {
+            if !indexes.is_empty() && rebuilds {
                 parts.push(format!("rebuilds {}", names(&indexes)));
             }
             if !others.is_empty() {
@@ -95,8 +111,11 @@ impl super::Rule for Rule {
             }
             let fks: Vec<&Dependent> = blocking.iter().copied().filter(|d| d.certain).collect();
             let views: Vec<&Dependent> = blocking.iter().copied().filter(|d| !d.certain).collect();
-            if !fks.is_empty() {
+            if !fks.is_empty() && rebuilds {
                 parts.push(format!("needs {} to keep a compatible type", names(&fks)));
+            }
+            if parts.is_empty() {
+                return;
             }
             if !views.is_empty() {
                 parts.push(format!(

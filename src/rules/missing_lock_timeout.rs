@@ -3,9 +3,14 @@
 
 use super::support::{join_words, statement_kind};
 use super::{Emitter, StatementContext};
-use crate::locks::LockMode;
+use crate::locks::{self, LockMode};
 
 pub struct Rule;
+
+const HELP: &str = "SET lock_timeout = '2s' at the top of the migration (it covers this and \
+                    every later statement; retry the migration when it times out); if your \
+                    migration runner sets one itself, set assume_lock_timeout: true in \
+                    lockstep.yaml";
 
 impl super::Rule for Rule {
     fn meta_yaml(&self) -> &'static str {
@@ -28,6 +33,29 @@ impl super::Rule for Rule {
             .filter(|f| f.mode >= LockMode::Share)
             .collect();
         let Some(strongest) = blocking.iter().max_by_key(|f| f.mode) else {
+            // DROP INDEX / REINDEX / CLUSTER on objects the history does not know still lock
+            // a table, just one we cannot name.
+            let unnamed = cx
+                .statement
+                .ops
+                .iter()
+                .filter_map(|op| locks::unnamed_table_lock(op, cx.catalog, cx.settings.pg_version))
+                .filter(|m| *m >= LockMode::Share)
+                .max();
+            if let Some(mode) = unnamed {
+                out.emit(
+                    cx.span.clone(),
+                    None,
+                    format!(
+                        "{} requests {mode} on a table the migrations do not create (its                          size is unknown) with no lock_timeout",
+                        statement_kind(cx.text())
+                    ),
+                    Some(format!(
+                        "while {mode} waits behind running queries, every later query on                          that table queues behind it"
+                    )),
+                    Some(HELP.into()),
+                );
+            }
             return;
         };
         let mode = strongest.mode;
@@ -63,12 +91,7 @@ impl super::Rule for Rule {
                 },
                 t = strongest.table,
             )),
-            Some(
-                "SET lock_timeout = '2s' at the top of the migration (it covers this and every \
-                 later statement; retry the migration when it times out); if your migration \
-                 runner sets one itself, set assume_lock_timeout: true in lockstep.yaml"
-                    .into(),
-            ),
+            Some(HELP.into()),
         );
     }
 }

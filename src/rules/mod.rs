@@ -82,6 +82,12 @@ mod irreversible_change;
 mod missing_down;
 mod out_of_order_migration;
 mod removed_migration;
+// Statements that fail, and hazards peers catch (issue 19).
+mod alter_domain_constraint;
+mod commit_in_managed_transaction;
+mod drop_database;
+mod drop_schema_cascade;
+mod statement_will_fail;
 
 /// Every rule, in the order `lockstep rules` lists them.
 pub fn registry() -> &'static [&'static dyn Rule] {
@@ -154,6 +160,12 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &edited_migration::Rule,
         &removed_migration::Rule,
         &out_of_order_migration::Rule,
+        // statements that fail, and peer parity
+        &statement_will_fail::Rule,
+        &commit_in_managed_transaction::Rule,
+        &alter_domain_constraint::Rule,
+        &drop_database::Rule,
+        &drop_schema_cascade::Rule,
     ]
 }
 

@@ -17,6 +17,13 @@ impl super::Rule for Rule {
         if !cx.statement.ops.iter().any(|o| matches!(o, Op::Begin)) || !cx.tx.in_transaction {
             return;
         }
+        // A runner that sends the file as one query (golang-migrate, prisma) has no
+        // transaction of its own: the server's implicit transaction becomes the file's
+        // BEGIN … COMMIT, without a warning (checked on PostgreSQL 15). Its authors
+        // recommend exactly that for multi-statement files.
+        if cx.settings.single_statement_autocommit && cx.tx.explicit_begin.is_none() {
+            return;
+        }
         let (message, help) = match &cx.tx.explicit_begin {
             Some(outer) => (
                 format!(
@@ -26,7 +33,14 @@ impl super::Rule for Rule {
                 "remove the inner BEGIN, or COMMIT the first transaction before it",
             ),
             None => (
-                "BEGIN inside a migration that already runs in a transaction".to_string(),
+                format!(
+                    "BEGIN inside the transaction the {}runner already wraps around this migration",
+                    cx.settings
+                        .runner
+                        .as_deref()
+                        .map(|r| format!("{r} "))
+                        .unwrap_or_default()
+                ),
                 "remove BEGIN/COMMIT from the file and let the migration tool manage the \
                  transaction, or mark the migration as not running in a transaction",
             ),
