@@ -637,6 +637,14 @@ fn table_element(
         unknown.push(t.text_of(r.start, r.end).to_string());
         return;
     }
+    // PostgreSQL 18's `GENERATED ALWAYS AS (…) VIRTUAL` stores nothing: read the column
+    // without it (its locks and rewrites are those of a plain column).
+    let mut r = r;
+    if t.is(r.end - 1, "VIRTUAL")
+        && let Some(g) = t.find_top(r.start..r.end, "GENERATED")
+    {
+        r = r.start..g;
+    }
     let sql = format!("CREATE TABLE x ({})", t.text_of(r.start, r.end));
     let dialect = PostgreSqlDialect {};
     if let Ok(stmts) = Parser::parse_sql(&dialect, &sql)
@@ -662,7 +670,10 @@ fn table_element(
         first_kw,
         Some("CONSTRAINT" | "PRIMARY" | "UNIQUE" | "CHECK" | "FOREIGN" | "EXCLUDE" | "LIKE")
     );
-    if !is_constraint && let Some(col) = t.ident(r.start) {
+    if !is_constraint
+        && let Some(col) = t.ident(r.start)
+        && t.ident(r.start + 1).is_some()
+    {
         let stop = (r.start + 1..r.end)
             .find(|&k| {
                 matches!(
@@ -955,6 +966,26 @@ fn alter_table_sub(t: &Toks, table: &ObjName, r: Range<usize>) -> Option<Vec<Op>
             } else {
                 None
             };
+            if name.is_none() && !t.is(i, "NOT") {
+                // `ADD [COLUMN] [IF NOT EXISTS] col type …` that sqlparser rejected.
+                t.eat(&mut i, &["COLUMN"]);
+                let if_not_exists = t.eat(&mut i, &["IF", "NOT", "EXISTS"]);
+                let (mut cols, mut cons, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
+                table_element(t, table, i..end, &mut cols, &mut cons, &mut unknown);
+                let column = cols.pop()?;
+                let mut ops = vec![Op::AddColumn {
+                    table: tb(),
+                    column,
+                    if_not_exists,
+                }];
+                if !unknown.is_empty() {
+                    ops.push(Op::UnknownDefinition {
+                        object: tb(),
+                        reason: format!("not understood: {}", unknown.join(", ")),
+                    });
+                }
+                return Some(ops);
+            }
             if t.eat(&mut i, &["NOT", "NULL"]) {
                 let column = t.ident(i)?;
                 let not_valid = t.find_top(i..end, "VALID").is_some();
@@ -1443,6 +1474,38 @@ fn do_block(t: &Toks, depth: u8) -> Option<Vec<Op>> {
                 inner.kw(j).is_some_and(|w| DDL_WORDS.contains(&w))
                     || inner.string_at(j).is_some_and(|s| mentions_ddl(&s))
             });
+            let exec_at = seg.clone().find(|&j| {
+                inner.is(j, "EXECUTE")
+                    && (j == seg.start || inner.kw(j - 1).is_some_and(|p| BODY_LEADS.contains(&p)))
+            });
+            if verb_at.is_none()
+                && let Some(x) = exec_at
+            {
+                // Dynamic SQL: analysed when it is built from constants only.
+                let resolved = resolve_execute(&inner, x + 1, seg.end)
+                    .map(|sql| lower_text(&sql, depth + 1))
+                    .filter(|(_, by, _)| *by != ParsedBy::Unparsed);
+                match resolved {
+                    Some((mut sub_ops, _, _)) => {
+                        sub_ops.retain(|o| !matches!(o, Op::Other { .. }));
+                        ops.append(&mut sub_ops);
+                    }
+                    None => {
+                        let mut what = inner.text_of(x, seg.end).to_string();
+                        if what.len() > 120 {
+                            let mut cut = 117;
+                            while !what.is_char_boundary(cut) {
+                                cut -= 1;
+                            }
+                            what.truncate(cut);
+                            what.push_str("...");
+                        }
+                        ops.push(Op::NotAnalysed { what });
+                        unanalysed |= seg_mentions;
+                    }
+                }
+                continue;
+            }
             match verb_at {
                 Some(v) => {
                     let sub = inner.text_of(v, seg.end);
@@ -1468,6 +1531,66 @@ fn do_block(t: &Toks, depth: u8) -> Option<Vec<Op>> {
         contains_ddl: unanalysed,
     };
     Some(ops)
+}
+
+/// The SQL of `EXECUTE <arg>` when it is a constant: a string literal, or `format()` of
+/// string literals with `%I`, `%L`, `%s`, `%%` (what `format` does with them).
+fn resolve_execute(t: &Toks, i: usize, end: usize) -> Option<String> {
+    if i + 1 == end {
+        return t.string_at(i);
+    }
+    if !t.is(i, "FORMAT") {
+        return None;
+    }
+    let mut j = i + 1;
+    let inside = t.skip_parens(&mut j)?;
+    if j != end {
+        return None;
+    }
+    let mut args = Vec::new();
+    for a in t.split_commas(inside) {
+        if a.len() != 1 {
+            return None;
+        }
+        args.push(t.string_at(a.start)?);
+    }
+    let (fmt, args) = args.split_first()?;
+    let mut out = String::new();
+    let mut next = args.iter();
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '%' => out.push('%'),
+            's' => out.push_str(next.next()?),
+            'I' => out.push_str(&quote_ident(next.next()?)),
+            'L' => {
+                out.push('\'');
+                out.push_str(&next.next()?.replace('\'', "''"));
+                out.push('\'');
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// `quote_ident`: quoted unless a plain lower-case identifier.
+fn quote_ident(s: &str) -> String {
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
 }
 
 /// Whether text (a dynamic SQL string, say) contains a DDL keyword as a word.

@@ -52,6 +52,24 @@ pub fn lower_piece(text: &str, piece: &Piece) -> Lowered {
     };
     let view = mask::view(stmt_text, piece.backslash_strings);
     let (mut ops, mut by, error) = lower_text(&view.text, 0);
+    // Writing a system catalog (`UPDATE pg_catalog.pg_attribute …`, or an unqualified
+    // `pg_…` name, which resolves to pg_catalog first) is a catalog hack, not a data
+    // migration of user rows.
+    for op in &mut ops {
+        let verb = match op {
+            Op::Update { .. } => "UPDATE",
+            Op::Delete { .. } => "DELETE",
+            Op::Insert { .. } => "INSERT",
+            _ => continue,
+        };
+        if let Some(t) = op.table()
+            && (t.schema == "pg_catalog" || (t.schema == "public" && t.name.starts_with("pg_")))
+        {
+            *op = Op::Other {
+                what: format!("{verb} pg_catalog.{}", t.name),
+            };
+        }
+    }
     // Whatever read it, a statement with an unknown part is a partial reading.
     if by != ParsedBy::Unparsed && ops.iter().any(|o| matches!(o, Op::UnknownDefinition { .. })) {
         by = ParsedBy::Partial;
@@ -719,9 +737,18 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
                 from_select,
             })
         }
-        S::Query(q) => one(set_config(q).unwrap_or(Op::Other {
-            what: "SELECT".into(),
-        })),
+        S::Query(q) => {
+            // `WITH d AS (DELETE … RETURNING …) INSERT …`: the data changes are in the
+            // CTEs and the body, whatever the statement starts with.
+            let mut dml = Vec::new();
+            query_dml(q, &mut dml, 0);
+            if !dml.is_empty() {
+                return Some(dml);
+            }
+            one(set_config(q).unwrap_or(Op::Other {
+                what: "SELECT".into(),
+            }))
+        }
         S::Analyze(_) => one(Op::Other {
             what: "ANALYZE".into(),
         }),
@@ -759,6 +786,38 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
         other => one(Op::Other {
             what: statement_kind(other),
         }),
+    }
+}
+
+/// The data changes (`INSERT`/`UPDATE`/`DELETE`) in a query's CTEs and body.
+fn query_dml(q: &ast::Query, out: &mut Vec<Op>, depth: u8) {
+    if depth > 16 {
+        return;
+    }
+    if let Some(with) = &q.with {
+        for cte in &with.cte_tables {
+            query_dml(&cte.query, out, depth + 1);
+        }
+    }
+    set_expr_dml(&q.body, out, depth);
+}
+
+fn set_expr_dml(e: &SetExpr, out: &mut Vec<Op>, depth: u8) {
+    match e {
+        SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) => {
+            if let Some(mut ops) = lower_statement(s) {
+                out.append(&mut ops);
+            }
+        }
+        SetExpr::Merge(_) => out.push(Op::Other {
+            what: "MERGE".into(),
+        }),
+        SetExpr::Query(q) => query_dml(q, out, depth + 1),
+        SetExpr::SetOperation { left, right, .. } => {
+            set_expr_dml(left, out, depth + 1);
+            set_expr_dml(right, out, depth + 1);
+        }
+        _ => {}
     }
 }
 
