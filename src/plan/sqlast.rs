@@ -125,12 +125,6 @@ fn relation_name(f: &TableFactor) -> Option<(ast::ObjectName, String)> {
     }
 }
 
-/// Prepares an UPDATE, DELETE or INSERT … SELECT for batching; `None` when its shape is
-/// not one we can batch (a set operation, a VALUES list, a CTE, a function in FROM).
-pub fn batch_dml(sql: &str) -> Option<BatchedDml> {
-    batch_dml_guarded(sql, None)
-}
-
 /// The columns an UPDATE assigns, as PostgreSQL names them (unquoted names folded to lower
 /// case); `None` for other statements or tuple targets.
 pub fn update_targets(sql: &str) -> Option<Vec<String>> {
@@ -150,7 +144,9 @@ pub fn update_targets(sql: &str) -> Option<Vec<String>> {
         .collect()
 }
 
-/// [`batch_dml`] with `guard` (an SQL condition) added to the statement's WHERE.
+/// Prepares an UPDATE, DELETE or INSERT … SELECT for batching, with `extra_guard` (an SQL
+/// condition) added to an UPDATE's WHERE; `None` when its shape is not one we can batch (a
+/// set operation, a VALUES list, a CTE, a function in FROM).
 pub fn batch_dml_guarded(sql: &str, extra_guard: Option<&str>) -> Option<BatchedDml> {
     let stmt = parse_one(sql)?;
     match stmt {
@@ -314,6 +310,10 @@ fn contains_word(text: &str, word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn batch_dml(sql: &str) -> Option<BatchedDml> {
+        batch_dml_guarded(sql, None)
+    }
     use crate::ops::ObjName;
 
     #[test]
