@@ -20,8 +20,8 @@ fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn lint_with(dir: &Path, settings: &Settings) -> Analysis {
-    let loaded = source::load(&[dir.to_path_buf()], Some(Layout::GolangMigrate), &[])
-        .expect("folder loads");
+    let loaded =
+        source::load(&[dir.to_path_buf()], Some(Layout::GolangMigrate), &[]).expect("folder loads");
     analyze(&loaded.migrations, settings, &|_| true)
 }
 
@@ -111,7 +111,8 @@ fn missing_lock_timeout_is_reported_once_per_migration() {
         .findings
         .iter()
         .filter(|f| {
-            f.rule == "missing-lock-timeout" || f.notes.iter().any(|n| n.rule == "missing-lock-timeout")
+            f.rule == "missing-lock-timeout"
+                || f.notes.iter().any(|n| n.rule == "missing-lock-timeout")
         })
         .count();
     assert_eq!(n, 1, "{:?}", rules_of(&a));
@@ -128,7 +129,11 @@ fn a_statement_dropping_several_tables_gives_one_finding_listing_them() {
         ("000002_drop.up.sql", "DROP TABLE a, b, c;\n"),
     ]);
     let a = lint(dir.path());
-    let drops: Vec<&Finding> = a.findings.iter().filter(|f| f.rule == "drop-table").collect();
+    let drops: Vec<&Finding> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "drop-table")
+        .collect();
     assert_eq!(drops.len(), 1, "{:?}", rules_of(&a));
     let listed = std::iter::once(drops[0].message.clone())
         .chain(drops[0].notes.iter().map(|n| n.message.clone()))
@@ -319,7 +324,11 @@ fn squawk_ignore_comments_silence_the_mapped_rules() {
          -- squawk-ignore ban-drop-column, renaming-column\n\
          ALTER TABLE users DROP COLUMN email;\n",
     );
-    assert!(!rules_of(&a).contains(&"drop-column".to_string()), "{:?}", rules_of(&a));
+    assert!(
+        !rules_of(&a).contains(&"drop-column".to_string()),
+        "{:?}",
+        rules_of(&a)
+    );
 }
 
 #[test]
@@ -378,23 +387,42 @@ fn pretty_output_is_newest_first_relative_and_summarised_and_quiet_is_one_line_e
         ),
     ]);
     let (out, _) = lockstep(&["lint", ".", "--layout", "golang-migrate"], dir.path());
-    let newer = out.find("000003_add.up.sql").expect("newest migration shown");
-    let older = out.find("000002_email_idx.up.sql").expect("older migration shown");
+    let newer = out
+        .find("000003_add.up.sql")
+        .expect("newest migration shown");
+    let older = out
+        .find("000002_email_idx.up.sql")
+        .expect("older migration shown");
     assert!(newer < older, "newest first:\n{out}");
-    assert!(!out.contains(&dir.path().display().to_string()), "relative paths:\n{out}");
-    assert!(out.contains("by rule:") && out.contains("by migration"), "{out}");
+    assert!(
+        !out.contains(&dir.path().display().to_string()),
+        "relative paths:\n{out}"
+    );
+    assert!(
+        out.contains("by rule:") && out.contains("by migration"),
+        "{out}"
+    );
     assert!(out.contains("tables:"), "says how to give sizes:\n{out}");
     // Everything but the one-line totals (kept whole for grep) fits the terminal.
     for line in out.lines().filter(|l| !l.starts_with("lockstep:")) {
-        assert!(line.chars().count() <= 80, "wrapped to 80 columns: {line:?}");
+        assert!(
+            line.chars().count() <= 80,
+            "wrapped to 80 columns: {line:?}"
+        );
     }
 
-    let (quiet, code) = lockstep(&["-q", "lint", ".", "--layout", "golang-migrate"], dir.path());
+    let (quiet, code) = lockstep(
+        &["-q", "lint", ".", "--layout", "golang-migrate"],
+        dir.path(),
+    );
     assert_eq!(code, 1, "an error-level finding fails by default");
     let lines: Vec<&str> = quiet.lines().collect();
     assert_eq!(lines.len(), 2, "{quiet}");
     assert!(lines[0].starts_with("000003_add.up.sql:1:1: "), "{quiet}");
-    assert!(lines[1].starts_with("000002_email_idx.up.sql:1:1: error[create-index-non-concurrently]"), "{quiet}");
+    assert!(
+        lines[1].starts_with("000002_email_idx.up.sql:1:1: error[create-index-non-concurrently]"),
+        "{quiet}"
+    );
 }
 
 #[test]

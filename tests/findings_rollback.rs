@@ -22,8 +22,8 @@ fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn lint(dir: &Path) -> Analysis {
-    let loaded = source::load(&[dir.to_path_buf()], Some(Layout::GolangMigrate), &[])
-        .expect("folder loads");
+    let loaded =
+        source::load(&[dir.to_path_buf()], Some(Layout::GolangMigrate), &[]).expect("folder loads");
     analyze(&loaded.migrations, &Settings::default(), &|_| true)
 }
 
@@ -113,10 +113,7 @@ fn dropping_and_readding_a_constraint_by_its_generated_name_restores_it() {
             "000001_products.up.sql",
             "CREATE TABLE products (id bigint PRIMARY KEY, price numeric CHECK (price > 0));\n",
         ),
-        (
-            "000001_products.down.sql",
-            "DROP TABLE products;\n",
-        ),
+        ("000001_products.down.sql", "DROP TABLE products;\n"),
         (
             "000002_drop_check.up.sql",
             "ALTER TABLE products DROP CONSTRAINT products_price_check;\n",
@@ -181,7 +178,10 @@ fn a_partial_index_left_behind_is_still_reported() {
             "ALTER TABLE users ADD COLUMN note text;\n\
              CREATE INDEX users_live_email_idx ON users (email) WHERE deleted_at IS NULL;\n",
         ),
-        ("000002_idx.down.sql", "ALTER TABLE users DROP COLUMN note;\n"),
+        (
+            "000002_idx.down.sql",
+            "ALTER TABLE users DROP COLUMN note;\n",
+        ),
     ]);
     let a = lint(dir.path());
     let msgs = not_restored(&a);

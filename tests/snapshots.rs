@@ -20,6 +20,8 @@ fn lint(folder: &str, format: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_lockstep"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
+        // The pretty report wraps to the terminal: fix the width.
+        .env("COLUMNS", "100")
         .args([
             "lint",
             "--format",
