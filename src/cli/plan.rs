@@ -3,11 +3,22 @@
 use super::{EXIT_ERROR, print_error};
 use crate::analyze::inline_migration;
 use crate::plan::{self, PlanOptions, backfill::BackfillTuning, diff, graph, render_md, write};
+use crate::settings::limits;
 use crate::source::{self, Layout};
 use clap::{Args, ValueEnum};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// `--lock-timeout`: a number of milliseconds within [`limits::LOCK_TIMEOUT`] (clap turns
+/// the error into a usage error, exit 2).
+fn parse_lock_timeout(s: &str) -> Result<u64, String> {
+    let v: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number of milliseconds"))?;
+    limits::LOCK_TIMEOUT.named("--lock-timeout").check(v)
+}
 
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,8 +64,9 @@ pub struct PlanArgs {
     /// Configuration file (default: lockstep.yaml in this directory or a parent).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// lock_timeout for steps that take strong locks, in milliseconds.
-    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    /// lock_timeout for steps that take strong locks, in milliseconds (at least 1: 0 would
+    /// let a blocked step queue every writer behind it, which is what a plan avoids).
+    #[arg(long, default_value_t = 2000, value_name = "MS", value_parser = parse_lock_timeout)]
     pub lock_timeout: u64,
 }
 
@@ -78,7 +90,7 @@ fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
         options.settings.pg_version = v;
     }
     options.lock_timeout_ms = args.lock_timeout;
-    options.backfill = tuning_from_config(&config);
+    options.backfill = tuning_from_config(&config)?;
 
     let (layout, migrations) = if args.path == Path::new("-") {
         let mut sql = String::new();
@@ -148,7 +160,8 @@ fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let files = write::files(&plan, layout, &versions, now);
+        let files =
+            write::files(&plan, layout, &versions, now).map_err(|e| miette::miette!("{e}"))?;
         let written = write::write_files(dir, &files).map_err(|e| miette::miette!("{e}"))?;
         for p in &written {
             eprintln!("wrote {}", p.display());
@@ -166,22 +179,38 @@ fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Backfill pacing from `backfill:` in lockstep.yaml over the built-in defaults.
-fn tuning_from_config(config: &crate::config::Config) -> BackfillTuning {
+/// Backfill pacing from `backfill:` in lockstep.yaml over the built-in defaults. The
+/// values were range-checked when the file was loaded (`settings::limits`); they are
+/// checked again here so a config built in code cannot produce a procedure that does not
+/// compile or a run that sleeps for days.
+fn tuning_from_config(config: &crate::config::Config) -> miette::Result<BackfillTuning> {
     let mut t = BackfillTuning::default();
+    let file = config
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "lockstep.yaml".into());
+    let check = |bound: limits::Bound, value: u128| {
+        bound
+            .check(u64::try_from(value).unwrap_or(u64::MAX))
+            .map_err(|e| miette::miette!("{file}: backfill.{e}"))
+    };
     if let Some(b) = &config.file.backfill {
         if let Some(n) = b.batch_size {
-            t.batch_size = n.max(1);
+            t.batch_size = check(limits::BATCH_SIZE, n.into())?;
         }
         if let Some(d) = &b.target_batch_time {
-            t.target_batch_time_ms = d.0.as_millis() as u64;
+            t.target_batch_time_ms = check(limits::TARGET_BATCH_TIME, d.0.as_millis())?;
         }
         if let Some(d) = &b.sleep {
-            t.sleep_ms = d.0.as_millis() as u64;
+            t.sleep_ms = check(limits::SLEEP, d.0.as_millis())?;
         }
         if let Some(d) = &b.max_replica_lag {
-            t.max_replica_lag_ms = d.0.as_millis() as u64;
+            t.max_replica_lag_ms = check(limits::MAX_REPLICA_LAG, d.0.as_millis())?;
         }
     }
-    t
+    // The adapted batch size stays around a configured start outside the default bounds.
+    t.min_batch_size = t.min_batch_size.min(t.batch_size);
+    t.max_batch_size = t.max_batch_size.max(t.batch_size);
+    Ok(t)
 }

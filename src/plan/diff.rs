@@ -1,7 +1,7 @@
 //! `lockstep plan --diff`: a unified diff between the original migration and the plan's
 //! SQL, all steps in order with deploy points as comments.
 
-use super::{Plan, StepKind};
+use super::{Plan, StepKind, quote};
 use similar::TextDiff;
 
 /// The plan's steps as one SQL script (what the diff compares against).
@@ -10,11 +10,13 @@ pub fn rewritten_sql(plan: &Plan) -> String {
     for step in &plan.steps {
         match step.kind {
             StepKind::Deploy => {
-                out.push_str(&format!("-- deploy: {}\n", step.title));
+                out.push_str(&quote::line_comment(&format!("deploy: {}", step.title)));
+                out.push('\n');
             }
             _ => {
-                out.push_str(&format!(
-                    "-- step {} ({}{}): {}\n",
+                // Titles carry names from the migration: one comment line whatever they hold.
+                out.push_str(&quote::line_comment(&format!(
+                    "step {} ({}{}): {}",
                     step.id,
                     step.phase.as_str(),
                     if step.transactional {
@@ -23,7 +25,8 @@ pub fn rewritten_sql(plan: &Plan) -> String {
                         ", no transaction"
                     },
                     step.title
-                ));
+                )));
+                out.push('\n');
                 for s in &step.statements {
                     out.push_str(s);
                     out.push('\n');

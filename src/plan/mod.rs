@@ -227,6 +227,9 @@ pub enum PlanError {
     /// Rendering failed.
     #[error("cannot render the plan: {0}")]
     Render(String),
+    /// The migration holds something no generated SQL may carry (a NUL character).
+    #[error("{0}")]
+    Unsafe(String),
 }
 
 /// Knobs for planning.
@@ -285,10 +288,27 @@ pub fn plan_sql(
     sql: &str,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
+    // PostgreSQL cannot store NUL in a name or a string, and clients cut text there: a
+    // plan built from such a migration could not mean what it says.
+    if let Some(at) = sql.find('\0') {
+        let line = sql[..at].matches('\n').count() + 1;
+        return Err(PlanError::Unsafe(format!(
+            "line {line} of migration {} contains a NUL character, which PostgreSQL cannot \
+             store in a name or string; remove it",
+            quote::comment_text(migration_id)
+        )));
+    }
+    // The id goes into backfill job names, which are also written into comments of the
+    // generated procedure: keep control characters out of it.
+    let job_id = quote::comment_text(migration_id);
+    let migration_id_for_recipes = job_id.as_str();
     let statements = parse::parse_sql(sql);
     let mut catalog = catalog.clone();
     let mut drafts: Vec<recipes::Draft> = Vec::new();
-    let mut notes = Vec::new();
+    let mut state = recipes::MigrationState {
+        key_swaps: recipes::key_swap::find(&catalog, statements.iter().flat_map(|s| s.ops.iter())),
+        ..Default::default()
+    };
     let mut touched: Vec<ObjName> = Vec::new();
     let mut created_here: std::collections::HashSet<ObjName> = std::collections::HashSet::new();
     let cx_base = recipes::Tuning {
@@ -314,9 +334,9 @@ pub fn plan_sql(
             &stmt.ops,
             i + 1,
             &cx_base,
-            migration_id,
+            migration_id_for_recipes,
             &created_here,
-            &mut notes,
+            &mut state,
         )?;
         drafts.append(&mut out);
         for op in &stmt.ops {
@@ -351,7 +371,7 @@ pub fn plan_sql(
         layout: None,
         tables,
         steps,
-        notes,
+        notes: state.notes,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The plan as markdown, for a pull request: phases, steps with their SQL and locks, and
 //! the deploy points between them.
 
+use super::quote::comment_text as one_line;
 use super::{Phase, Plan, Step, StepKind};
 use crate::settings::{human_bytes, human_count};
 use std::fmt::Write as _;
@@ -39,7 +40,7 @@ pub fn render(plan: &Plan, plan_file: &str) -> String {
     let _ = writeln!(
         out,
         "# Plan for {}{}\n",
-        plan.migration,
+        one_line(&plan.migration),
         if sizes.is_empty() {
             String::new()
         } else {
@@ -55,7 +56,12 @@ pub fn render(plan: &Plan, plan_file: &str) -> String {
     let mut current: Option<Phase> = None;
     for step in &plan.steps {
         if step.kind == StepKind::Deploy {
-            let _ = writeln!(out, "## Deploy (step {}) — {}\n", step.id, step.title);
+            let _ = writeln!(
+                out,
+                "## Deploy (step {}) — {}\n",
+                step.id,
+                one_line(&step.title)
+            );
             current = None;
             continue;
         }
@@ -67,17 +73,31 @@ pub fn render(plan: &Plan, plan_file: &str) -> String {
         render_step(&mut out, step, plan_file);
     }
     for n in &plan.notes {
-        let _ = writeln!(out, "> note: {n}\n");
+        let _ = writeln!(out, "> note: {}\n", one_line(n));
     }
     out
 }
 
-fn short(table: &str) -> &str {
-    table.strip_prefix("public.").unwrap_or(table)
+fn short(table: &str) -> String {
+    one_line(table.strip_prefix("public.").unwrap_or(table))
+}
+
+/// A code block for `body` (already indented): the fence is longer than any run of
+/// backticks inside, so a name holding ``` cannot close it.
+fn code_block(body: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("   {fence}sql\n   {body}\n   {fence}")
 }
 
 fn render_step(out: &mut String, step: &Step, plan_file: &str) {
-    let _ = writeln!(out, "{}. **{}**", step.id, step.title);
+    // Titles, notes and names come from the migration: each stays on its own line.
+    let _ = writeln!(out, "{}. **{}**", step.id, one_line(&step.title));
     let mut meta: Vec<String> = step
         .locks
         .iter()
@@ -97,10 +117,10 @@ fn render_step(out: &mut String, step: &Step, plan_file: &str) {
     });
     let _ = writeln!(out, "   {}", meta.join(" · "));
     if let Some(d) = &step.requires_deploy {
-        let _ = writeln!(out, "   requires deploy: {d}");
+        let _ = writeln!(out, "   requires deploy: {}", one_line(d));
     }
     if let Some(b) = &step.backfill {
-        let keys: Vec<&str> = b.key.iter().map(|k| k.name.as_str()).collect();
+        let keys: Vec<String> = b.key.iter().map(|k| one_line(&k.name)).collect();
         let _ = writeln!(
             out,
             "   keyset on ({}) · {} rows/batch, adapted toward {} ms per batch · sleep {} ms · pauses while replica lag > {} ms · resumable",
@@ -117,10 +137,12 @@ fn render_step(out: &mut String, step: &Step, plan_file: &str) {
         );
         let _ = writeln!(
             out,
-            "   ```sql\n   {}\n   ```",
-            b.dml
-                .replace(super::backfill::IN_BATCH_MARKER, "IN (the current batch)")
-                .replace('\n', "\n   ")
+            "{}",
+            code_block(
+                &b.dml
+                    .replace(super::backfill::IN_BATCH_MARKER, "IN (the current batch)")
+                    .replace('\n', "\n   ")
+            )
         );
     } else if !step.statements.is_empty() {
         let body = step
@@ -131,10 +153,10 @@ fn render_step(out: &mut String, step: &Step, plan_file: &str) {
             .collect::<Vec<_>>()
             .join("\n")
             .replace('\n', "\n   ");
-        let _ = writeln!(out, "   ```sql\n   {body}\n   ```");
+        let _ = writeln!(out, "{}", code_block(&body));
     }
     for n in &step.notes {
-        let _ = writeln!(out, "   note: {n}");
+        let _ = writeln!(out, "   note: {}", one_line(n));
     }
     out.push('\n');
 }

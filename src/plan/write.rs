@@ -6,24 +6,39 @@
 //! procedure commits per batch, which PostgreSQL refuses inside a transaction block, and
 //! a multi-statement simple query is one implicit transaction block).
 //! Existing files are never overwritten.
+//!
+//! Names in the plan come from migration files a pull request can change. Comment lines
+//! go through [`quote::line_comment`], and before anything is written every file is
+//! checked ([`files`]): each statement must read as exactly one statement, no comment may
+//! end early, no line may look like the framework's own annotations, no NUL anywhere, and
+//! every file name stays inside the target directory. [`write_files`] then writes all the
+//! files or none: every target is checked first, the contents go to temporary files in
+//! the target directories, and only when all of them are complete are they linked into
+//! place; on any failure whatever was created is removed again.
 
+use super::quote;
 use super::{Plan, StepKind};
+use crate::parse::split;
 use crate::source::Layout;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Why files could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error(
-        "{0}: already exists; lockstep never overwrites a migration (choose another --write directory or remove it)"
+        "{0}: already exists; lockstep never overwrites a migration (choose another --write directory or remove it); nothing was written"
     )]
     Exists(PathBuf),
-    #[error("{path}: cannot write: {source}")]
+    #[error("{path}: cannot write: {source}; nothing was written")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    /// A generated file would not mean what the plan says (a hostile name, or SQL lockstep
+    /// cannot vouch for). Nothing is written.
+    #[error("{path}: lockstep will not write this file: {reason}; nothing was written")]
+    Unsafe { path: PathBuf, reason: String },
 }
 
 /// One migration file (or directory) to write.
@@ -185,8 +200,111 @@ fn compound(stmt: &str) -> bool {
     stmt.trim_end().trim_end_matches(';').contains(';')
 }
 
+/// The header as `--` comment lines; names in it cannot break out of their line.
 fn comment(header: &[String]) -> String {
-    header.iter().map(|h| format!("-- {h}\n")).collect()
+    header
+        .iter()
+        .map(|h| format!("{}\n", quote::line_comment(h)))
+        .collect()
+}
+
+/// The annotation prefix a line-oriented framework reads inside SQL files.
+fn marker_prefix(layout: Layout) -> Option<&'static str> {
+    match layout {
+        Layout::Goose => Some("+goose"),
+        Layout::SqlMigrate => Some("+migrate"),
+        Layout::Dbmate => Some("migrate:"),
+        _ => None,
+    }
+}
+
+/// A short, printable excerpt of `s` for messages.
+fn excerpt(s: &str) -> String {
+    let one: String = s.chars().take(80).collect();
+    format!("{:?}", one)
+}
+
+/// Checks that `stmt` reads as exactly the one statement it is meant to be.
+fn check_statement(stmt: &str, layout: Layout) -> Result<(), String> {
+    if stmt.contains('\0') {
+        return Err(format!(
+            "a statement contains a NUL character: {}",
+            excerpt(stmt)
+        ));
+    }
+    // A generated string may hold several statements (the backfill bookkeeping), each
+    // ending with `;` at the end of a line. One that carries a dollar-quoted body must be
+    // exactly one statement: a name that contains the body's tag would end the body early
+    // and turn the rest into top-level SQL, which is what this catches.
+    let pieces = split::split(stmt, &[]);
+    let ends_at_line_end = |end: usize| {
+        let rest = stmt.get(end..).unwrap_or("");
+        let rest = rest.trim_start_matches([' ', '\t']);
+        rest.is_empty()
+            || rest == ";"
+            || rest.starts_with(";\n")
+            || (rest.starts_with(';') && rest[1..].trim().is_empty())
+    };
+    let clean = !pieces.is_empty()
+        && pieces
+            .iter()
+            .all(|p| p.error.is_none() && ends_at_line_end(p.span.end));
+    let allowed = if quote::dollar_quoted_strings(stmt) > 0 {
+        1
+    } else {
+        usize::MAX
+    };
+    if !clean || pieces.len() > allowed {
+        return Err(format!(
+            "a statement would be read as {} statements (a name containing quotes, a dollar-quote tag or a comment marker?): {}",
+            pieces.len(),
+            excerpt(stmt)
+        ));
+    }
+    if let Some(at) = quote::comment_ends_early(stmt) {
+        return Err(format!(
+            "a comment in a statement contains a carriage return, so PostgreSQL would run the rest of its line: {}",
+            excerpt(&stmt[at.saturating_sub(40)..])
+        ));
+    }
+    if let Some(marker) = marker_prefix(layout) {
+        for line in stmt.lines().skip(1) {
+            let l = line.trim_start();
+            if let Some(c) = l.strip_prefix("--")
+                && c.trim_start().starts_with(marker)
+            {
+                return Err(format!(
+                    "a line inside a statement would be read as a {} annotation: {}",
+                    layout.name(),
+                    excerpt(line)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a planned file's name and contents.
+fn check_file(f: &PlannedFile) -> Result<(), WriteError> {
+    let unsafe_ = |reason: String| WriteError::Unsafe {
+        path: f.path.clone(),
+        reason,
+    };
+    for c in f.path.components() {
+        match c {
+            Component::Normal(part) => {
+                let part = part
+                    .to_str()
+                    .ok_or_else(|| unsafe_("the file name is not UTF-8".into()))?;
+                quote::file_component(part).map_err(|e| unsafe_(e.to_string()))?;
+            }
+            _ => return Err(unsafe_("the file name leaves the target directory".into())),
+        }
+    }
+    if f.contents.contains('\0') {
+        return Err(unsafe_("the file would contain a NUL character".into()));
+    }
+    Ok(())
 }
 
 /// Statements for layouts that send a file as one simple query: a file that must not run in
@@ -208,7 +326,15 @@ fn single_statement(u: &Unit) -> (Vec<String>, Vec<String>) {
 }
 
 /// The files for `plan` in `layout`. `existing` are the folder's current versions.
-pub fn files(plan: &Plan, layout: Layout, existing: &[String], now_secs: u64) -> Vec<PlannedFile> {
+///
+/// Every statement and file is checked before it is returned (see the module comment):
+/// an error here means no file of the plan may be written.
+pub fn files(
+    plan: &Plan,
+    layout: Layout,
+    existing: &[String],
+    now_secs: u64,
+) -> Result<Vec<PlannedFile>, WriteError> {
     // Layouts read from real repositories (pop, sqitch, …) are written as the closest simple one.
     let layout = layout.written_as();
     let units = units(plan);
@@ -216,6 +342,11 @@ pub fn files(plan: &Plan, layout: Layout, existing: &[String], now_secs: u64) ->
     let mut out = Vec::new();
     for (u, v) in units.iter().zip(versions) {
         let name = format!("{v}_{}", u.slug);
+        let first = out.len();
+        let check = u
+            .statements
+            .iter()
+            .try_for_each(|s| check_statement(s, layout));
         let body = u.statements.join("\n\n");
         match layout {
             // The read-only layouts never reach here (`written_as` above); listed for the compiler.
@@ -350,60 +481,162 @@ pub fn files(plan: &Plan, layout: Layout, existing: &[String], now_secs: u64) ->
                 contents: format!("{}{body}\n", comment(&u.header)),
             }),
         }
+        if let Err(reason) = check {
+            let path = out
+                .get(first)
+                .map(|f: &PlannedFile| f.path.clone())
+                .unwrap_or_else(|| PathBuf::from(&name));
+            return Err(WriteError::Unsafe { path, reason });
+        }
     }
-    out
+    for f in &out {
+        check_file(f)?;
+    }
+    Ok(out)
 }
 
-/// Writes `files` under `dir`, refusing (before writing anything) if any exists.
+/// True when anything (a file, a directory, a dangling symlink) is at `p`.
+fn occupied(p: &Path) -> bool {
+    p.symlink_metadata().is_ok()
+}
+
+/// Writes `files` under `dir`: all of them or none.
+///
+/// First every target is checked (a safe relative name, nothing at the path — dangling
+/// symlinks included —, no existing migration directory, no two files at one path). Then
+/// the contents go to temporary files next to their targets, and only when all are
+/// complete are they moved into place without overwriting (link, then unlink). On any
+/// failure the files already placed, the temporary files and the directories this call
+/// created are removed, so the target folder is as it was.
 pub fn write_files(dir: &Path, files: &[PlannedFile]) -> Result<Vec<PathBuf>, WriteError> {
+    let mut targets: Vec<PathBuf> = Vec::new();
+    let mut new_dirs: Vec<PathBuf> = Vec::new();
     for f in files {
+        check_file(f)?;
         let p = dir.join(&f.path);
-        if p.exists() {
+        if occupied(&p) {
             return Err(WriteError::Exists(p));
+        }
+        if targets.contains(&p) {
+            return Err(WriteError::Unsafe {
+                path: f.path.clone(),
+                reason: "two files of the plan would have this name".into(),
+            });
         }
         // A migration directory (diesel, prisma) that exists already is a clash too.
         if let Some(parent) = f.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             let d = dir.join(parent);
-            if d.exists() {
-                return Err(WriteError::Exists(d));
+            if !new_dirs.contains(&d) {
+                if occupied(&d) {
+                    return Err(WriteError::Exists(d));
+                }
+                new_dirs.push(d);
             }
         }
+        targets.push(p);
     }
-    let mut written = Vec::new();
-    for f in files {
-        let p = dir.join(&f.path);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| WriteError::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
+    if occupied(dir) && !dir.is_dir() {
+        return Err(WriteError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "exists and is not a directory",
+            ),
+        });
+    }
+
+    let mut created_dirs: Vec<PathBuf> = Vec::new();
+    let mut placed: Vec<PathBuf> = Vec::new();
+    let result = place_all(
+        dir,
+        files,
+        &targets,
+        &new_dirs,
+        &mut created_dirs,
+        &mut placed,
+    );
+    if result.is_err() {
+        for p in placed.iter().rev() {
+            let _ = std::fs::remove_file(p);
         }
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&p)
-            .map_err(|source| {
-                if source.kind() == std::io::ErrorKind::AlreadyExists {
-                    return WriteError::Exists(p.clone());
-                }
+        // Deepest first; `remove_dir` only removes empty directories, so nothing that
+        // someone else put there meanwhile is lost.
+        for d in created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+    result.map(|()| placed)
+}
+
+/// The writing half of [`write_files`]; records what it creates for the cleanup.
+fn place_all(
+    dir: &Path,
+    files: &[PlannedFile],
+    targets: &[PathBuf],
+    new_dirs: &[PathBuf],
+    created_dirs: &mut Vec<PathBuf>,
+    placed: &mut Vec<PathBuf>,
+) -> Result<(), WriteError> {
+    use std::io::Write;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source: std::io::Error| WriteError::Io { path, source }
+    };
+    // The target directory and any missing parents, outermost first.
+    let mut missing = Vec::new();
+    let mut d = Some(dir);
+    while let Some(x) = d.filter(|x| !x.as_os_str().is_empty() && !occupied(x)) {
+        missing.push(x.to_path_buf());
+        d = x.parent();
+    }
+    for m in missing.into_iter().rev() {
+        std::fs::create_dir(&m).map_err(io(&m))?;
+        created_dirs.push(m);
+    }
+    for d in new_dirs {
+        std::fs::create_dir(d).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                WriteError::Exists(d.clone())
+            } else {
                 WriteError::Io {
-                    path: p.clone(),
+                    path: d.clone(),
                     source,
                 }
-            })
-            .and_then(|mut f2| {
-                f2.write_all(f.contents.as_bytes())
-                    .map(|_| f2)
-                    .map_err(|source| WriteError::Io {
-                        path: p.clone(),
-                        source,
-                    })
-            })?;
-        let _ = file.flush();
-        written.push(p);
+            }
+        })?;
+        created_dirs.push(d.clone());
     }
-    Ok(written)
+    let mut temps = Vec::new();
+    for (f, target) in files.iter().zip(targets) {
+        let parent = target.parent().unwrap_or(dir);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".lockstep-").suffix(".tmp");
+        // Like any new file (0666 less the umask), not tempfile's private 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut tmp = builder.tempfile_in(parent).map_err(io(parent))?;
+        tmp.write_all(f.contents.as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(io(target))?;
+        temps.push((tmp, target));
+    }
+    for (tmp, target) in temps {
+        tmp.persist_noclobber(target).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                WriteError::Exists(target.clone())
+            } else {
+                WriteError::Io {
+                    path: target.clone(),
+                    source: e.error,
+                }
+            }
+        })?;
+        placed.push(target.clone());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
