@@ -593,7 +593,7 @@ fn psql() -> Option<PathBuf> {
 /// Names that end a dollar quote early or break out of a comment line.
 const HOSTILE_COLUMN: &str = "x$lockstep$;DROP TABLE canary;--";
 const HOSTILE_COLUMN2: &str = "$lockstep_bf$$lockstep_bf_1$$$\nDROP TABLE canary;--";
-const HOSTILE_TABLE: &str = "t$$\"x\r;DROP TABLE canary;";
+const HOSTILE_TABLE: &str = "t$$\"x\\');DROP TABLE canary;--\r";
 const HOSTILE_MIGRATION: &str = "000002_$lockstep_bf$\nDROP TABLE canary;--\r$$";
 
 fn hostile_setup() -> String {
@@ -645,8 +645,9 @@ fn hostile_result(client: &mut Client) -> (i64, i64, String) {
     (r.get(0), r.get(1), r.get(2))
 }
 
-/// The psql form, run as a user would (`psql -f`, no ON_ERROR_STOP): only the intended
-/// columns change, and nothing hidden in a name runs.
+/// The psql form, run as a user would (`psql -f`, no ON_ERROR_STOP, and a server where
+/// `standard_conforming_strings` is off): only the intended columns change, and nothing
+/// hidden in a name runs.
 #[test]
 fn hostile_names_stay_inside_the_procedure_under_psql() {
     let Some(psql) = psql() else {
@@ -664,6 +665,9 @@ fn hostile_names_stay_inside_the_procedure_under_psql() {
     let c = cluster().unwrap();
     let out = Command::new(psql)
         .args(["-X", "-q", "-d", &c.conn_string(&db.name), "-f"])
+        // Backslashes in a plain '…' literal would escape its quote: the literals must
+        // mean the same either way.
+        .env("PGOPTIONS", "-c standard_conforming_strings=off")
         .arg(&file)
         .output()
         .unwrap();
