@@ -250,7 +250,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         _ => return None,
     };
     // Beyond ~31,000 years is no real duration; `as` would saturate silently.
-    (ms.is_finite() && ms >= 0.0 && ms < 1e15).then(|| Duration::from_micros((ms * 1e3) as u64))
+    (0.0..1e15)
+        .contains(&ms)
+        .then(|| Duration::from_micros((ms * 1e3) as u64))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -308,11 +310,11 @@ pub struct ConfigFile {
     pub unknown_table_severity: Option<Severity>,
     /// `rollback` (default: only rollback rules on down scripts) or `full`.
     pub down_scripts: Option<crate::settings::DownScripts>,
-    pub backfill: Option<BackfillConfig>,
-    /// Rewrite/scan throughput used for duration estimates, e.g. `100MB` (per second).
     /// The server's TimeZone (`UTC`, `Europe/Paris`): decides whether timestamp ↔
     /// timestamptz rewrites.
     pub server_timezone: Option<String>,
+    pub backfill: Option<BackfillConfig>,
+    /// Rewrite/scan throughput used for duration estimates, e.g. `100MB` (per second).
     #[serde(default, deserialize_with = "de_throughput")]
     pub throughput: Option<Quantity>,
 }
@@ -562,11 +564,11 @@ impl Config {
         if let Some(d) = f.down_scripts {
             settings.down_scripts = d;
         }
-        if let Some(tables) = &f.tables {
-            for (name, hint) in tables {
         if let Some(tz) = &f.server_timezone {
             settings.server_timezone = Some(tz.clone());
         }
+        if let Some(tables) = &f.tables {
+            for (name, hint) in tables {
                 settings.tables.insert(
                     parse_table_name(name),
                     TableSize {

@@ -4,7 +4,6 @@
 //! file has no use for them, and refusing them is simpler than bounding the expansion.
 
 use std::mem::MaybeUninit;
-use unsafe_libyaml as sys;
 
 /// An anchor (`&name`) or alias (`*name`) in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,35 +23,38 @@ pub fn first_anchor_or_alias(text: &str) -> Option<Found> {
     // successful `yaml_parser_parse` and its `yaml_event_delete`, and only through the union
     // field that matches the event's type. This mirrors serde_yaml's own use of libyaml.
     unsafe {
-        let mut parser: Box<MaybeUninit<sys::yaml_parser_t>> = Box::new(MaybeUninit::uninit());
+        let mut parser: Box<MaybeUninit<unsafe_libyaml::yaml_parser_t>> =
+            Box::new(MaybeUninit::uninit());
         let p = parser.as_mut_ptr();
-        if sys::yaml_parser_initialize(p).fail {
+        if unsafe_libyaml::yaml_parser_initialize(p).fail {
             return None;
         }
-        sys::yaml_parser_set_encoding(p, sys::YAML_UTF8_ENCODING);
-        sys::yaml_parser_set_input_string(p, text.as_ptr(), text.len() as u64);
+        unsafe_libyaml::yaml_parser_set_encoding(p, unsafe_libyaml::YAML_UTF8_ENCODING);
+        unsafe_libyaml::yaml_parser_set_input_string(p, text.as_ptr(), text.len() as u64);
         let mut found = None;
         loop {
-            let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
+            let mut event = MaybeUninit::<unsafe_libyaml::yaml_event_t>::uninit();
             let e = event.as_mut_ptr();
-            if sys::yaml_parser_parse(p, e).fail {
+            if unsafe_libyaml::yaml_parser_parse(p, e).fail {
                 break;
             }
             let ev = &*e;
             let anchored = match ev.type_ {
-                sys::YAML_ALIAS_EVENT => Some(true),
-                sys::YAML_SCALAR_EVENT => (!ev.data.scalar.anchor.is_null()).then_some(false),
-                sys::YAML_SEQUENCE_START_EVENT => {
+                unsafe_libyaml::YAML_ALIAS_EVENT => Some(true),
+                unsafe_libyaml::YAML_SCALAR_EVENT => {
+                    (!ev.data.scalar.anchor.is_null()).then_some(false)
+                }
+                unsafe_libyaml::YAML_SEQUENCE_START_EVENT => {
                     (!ev.data.sequence_start.anchor.is_null()).then_some(false)
                 }
-                sys::YAML_MAPPING_START_EVENT => {
+                unsafe_libyaml::YAML_MAPPING_START_EVENT => {
                     (!ev.data.mapping_start.anchor.is_null()).then_some(false)
                 }
                 _ => None,
             };
-            let end = ev.type_ == sys::YAML_STREAM_END_EVENT;
+            let end = ev.type_ == unsafe_libyaml::YAML_STREAM_END_EVENT;
             let mark = ev.start_mark;
-            sys::yaml_event_delete(e);
+            unsafe_libyaml::yaml_event_delete(e);
             if let Some(alias) = anchored {
                 found = Some(Found {
                     alias,
@@ -65,7 +67,7 @@ pub fn first_anchor_or_alias(text: &str) -> Option<Found> {
                 break;
             }
         }
-        sys::yaml_parser_delete(p);
+        unsafe_libyaml::yaml_parser_delete(p);
         found
     }
 }
