@@ -253,19 +253,27 @@ pub(super) fn prepare(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Re
     })
 }
 
-/// One migration history: the paths it was read from and what was loaded.
-// NOTE (issue-11 helper): this function and struct were lost when `prepare` was split out of
-// `run_inner`; reconstructed from their uses — the folders helper should check them.
+/// One history to replay: the migrations of one folder (or of the files named together).
 struct History {
+    /// The paths it was read from, for the lockfile lookup.
     paths: Vec<PathBuf>,
     loaded: source::Loaded,
 }
 
-/// The histories to lint: stdin (`-`), the paths given (or `migrations:` from
-/// lockstep.yaml), or, for one directory that is not itself a migration folder, every
-/// migration folder found under it (each replayed alone).
+/// Reads what the command line names: stdin (`-`, read as `--layout` says), files (one
+/// history, in the order given), folders (one history each; a folder that is not itself
+/// a migration folder is searched for the migration folders under it, each replayed
+/// alone). Without paths, `migrations:` from lockstep.yaml is one history, as before.
 fn load_histories(args: &LintArgs, config: &Config) -> miette::Result<Vec<History>> {
     let layout = args.layout.or(config.layout);
+    let exclude = config.file.exclude.clone().unwrap_or_default();
+    let load = |paths: &[PathBuf]| -> miette::Result<History> {
+        let loaded = source::load(paths, layout, &exclude).map_err(|e| miette::miette!("{e}"))?;
+        Ok(History {
+            paths: paths.to_vec(),
+            loaded,
+        })
+    };
     if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
         let mut sql = String::new();
         std::io::stdin()
@@ -278,36 +286,63 @@ fn load_histories(args: &LintArgs, config: &Config) -> miette::Result<Vec<Histor
             loaded,
         }]);
     }
-    let paths = if args.paths.is_empty() {
+    if args.paths.is_empty() {
         if config.migrations.is_empty() {
             return Err(miette::miette!(
                 help = "pass a folder, e.g. `lockstep lint db/migrations`, or set `migrations:` in lockstep.yaml",
                 "no migration path given"
             ));
         }
-        config.migrations.clone()
-    } else {
-        args.paths.clone()
-    };
-    let exclude = config.file.exclude.clone().unwrap_or_default();
-    let mut groups = vec![paths.clone()];
-    if layout.is_none()
-        && paths.len() == 1
-        && paths[0].is_dir()
-        && !source::is_migration_folder(&paths[0])
-    {
-        let found = source::discover(&paths[0]);
-        if !found.folders.is_empty() {
-            groups = found.folders.into_iter().map(|f| vec![f]).collect();
+        return Ok(vec![load(&config.migrations)?]);
+    }
+    if args.paths.iter().any(|p| p == Path::new("-")) {
+        return Err(miette::miette!(
+            "`-` (stdin) cannot be combined with other paths"
+        ));
+    }
+    let mut histories = Vec::new();
+    let mut files = Vec::new();
+    for path in &args.paths {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| miette::miette!("{}: cannot read: {e}", path.display()))?;
+        if !meta.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        if layout.is_some() || source::is_migration_folder(path) {
+            histories.push(load(std::slice::from_ref(path))?);
+            continue;
+        }
+        let found = source::discover(path);
+        for skipped in &found.skipped {
+            eprintln!(
+                "note: {}: another database's migrations; not read (name it to lint it)",
+                skipped.display()
+            );
+        }
+        if found.folders.is_empty() {
+            histories.push(load(std::slice::from_ref(path))?);
+            continue;
+        }
+        eprintln!(
+            "note: {}: found {} migration folder(s): {}",
+            path.display(),
+            found.folders.len(),
+            found
+                .folders
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for folder in &found.folders {
+            histories.push(load(std::slice::from_ref(folder))?);
         }
     }
-    groups
-        .into_iter()
-        .map(|g| {
-            let loaded = source::load(&g, layout, &exclude).map_err(|e| miette::miette!("{e}"))?;
-            Ok(History { paths: g, loaded })
-        })
-        .collect()
+    if !files.is_empty() {
+        histories.insert(0, load(&files)?);
+    }
+    Ok(histories)
 }
 
 fn canonical(p: &Path) -> PathBuf {

@@ -503,6 +503,10 @@ fn load_files(mut inputs: Inputs, layout: Option<Layout>) -> Result<Loaded, Sour
                 .strip_suffix(".sql")
                 .unwrap_or(entry.file_name())
                 .to_string();
+            if let Some(m) = sections_migration(layout, &entry.path, &text, &stem)? {
+                migrations.push(m);
+                continue;
+            }
             migrations.push(file_migration(
                 stem.clone(),
                 String::new(),
@@ -526,6 +530,41 @@ fn load_files(mut inputs: Inputs, layout: Option<Layout>) -> Result<Loaded, Sour
         notes: inputs.notes,
         warnings: inputs.warnings,
     })
+}
+
+/// A file whose name the layout would not take, read with the layout's in-file section
+/// markers (goose, dbmate, sql-migrate) when it has them.
+fn sections_migration(
+    layout: Layout,
+    path: &Path,
+    text: &Arc<str>,
+    stem: &str,
+) -> Result<Option<Migration>, SourceError> {
+    let (marker, classify): (&str, fn(&str) -> Option<annotated::Directive>) = match layout {
+        Layout::Goose => ("goose", goose::directive),
+        Layout::Dbmate => ("dbmate", dbmate::directive),
+        Layout::SqlMigrate => ("sql-migrate", sql_migrate::directive),
+        _ => return Ok(None),
+    };
+    let sections =
+        annotated::split(text, marker, classify).map_err(|message| SourceError::Layout {
+            path: path.to_path_buf(),
+            message,
+        })?;
+    let in_transaction = if layout == Layout::Goose {
+        !sections.no_transaction
+    } else {
+        !sections.up.as_ref().is_some_and(|s| s.no_transaction)
+    };
+    Ok(annotated::migration(
+        path,
+        text.clone(),
+        &sections,
+        stem.to_string(),
+        String::new(),
+        stem.to_string(),
+        in_transaction,
+    ))
 }
 
 /// Adds what was excluded or ignored to a "found nothing" message, so the user sees why.
