@@ -8,6 +8,7 @@
 use super::dry_run::live_report;
 use super::{EXIT_ERROR, print_error};
 use crate::config::parse_duration;
+use crate::live::backfill_runner::{Overrides, TriggerPolicy};
 use crate::live::connect::{self, Db};
 use crate::plan::apply::{ApplyError, ApplyOptions, ApplyStop, apply_plan};
 use crate::plan::{Phase, Plan, StepKind};
@@ -52,6 +53,13 @@ pub struct ApplyArgs {
     /// Say which steps would run and where the run would stop; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Let the table's triggers fire on the backfills' writes (default: refuse, naming them).
+    #[arg(long, conflicts_with = "disable_user_triggers")]
+    pub allow_triggers: bool,
+    /// Skip the table's user triggers for the backfills' own writes
+    /// (`SET LOCAL session_replication_role = replica` per batch, where permitted).
+    #[arg(long)]
+    pub disable_user_triggers: bool,
     /// Upper bound for any one statement (index builds and validations included).
     #[arg(long, value_name = "DURATION", default_value = "2h")]
     pub statement_timeout: String,
@@ -214,6 +222,16 @@ fn run_inner(args: &ApplyArgs, quiet: bool) -> miette::Result<ExitCode> {
         eprintln!("resuming after step {done} (applied by an earlier run)");
     }
     let options = ApplyOptions {
+        backfill: Overrides {
+            triggers: if args.allow_triggers {
+                TriggerPolicy::Allow
+            } else if args.disable_user_triggers {
+                TriggerPolicy::Disable
+            } else {
+                TriggerPolicy::Refuse
+            },
+            ..Default::default()
+        },
         verbose: !quiet,
         done_through: done,
         stop_at_deploy: true,
