@@ -726,3 +726,76 @@ fn hostile_names_through_the_runner() {
         .get(0);
     assert_eq!(xmins, again, "a rerun rewrote rows");
 }
+
+/// The psql procedure follows the same rules as the runner: triggers are refused until the
+/// caller chooses, `disable_user_triggers` keeps `updated_at` byte-identical, and a lost
+/// checkpoint row is not a restart.
+#[test]
+fn the_psql_procedure_keeps_the_same_rules() {
+    let Some(mut db) = fresh("bf_proc_rules", TRIGGERED) else {
+        return;
+    };
+    let base = "CREATE TABLE items (id bigint PRIMARY KEY, v int NOT NULL, w int, \
+                updated_at timestamptz NOT NULL DEFAULT now());";
+    let (plan, _) = plan_file(
+        db.dir.path(),
+        "p.yaml",
+        base,
+        "000002_w",
+        "UPDATE items SET w = v * 2 WHERE w IS NULL;",
+    );
+    let spec = spec(&plan);
+    let statements = spec.psql_statements();
+    let (call, setup) = statements.split_last().unwrap();
+    for s in setup {
+        db.client.batch_execute(s).unwrap();
+    }
+    let stamps = updated_at_digest(&mut db.client);
+    let err = db
+        .client
+        .batch_execute(call)
+        .expect_err("an updated_at trigger must not fire silently");
+    let msg = lockstep::live::connect::error_text(&err);
+    assert!(msg.contains("items_touch"), "{msg}");
+    assert!(checkpoint(&mut db.client, &spec).is_none(), "{msg}");
+    assert_eq!(w_wrong(&mut db.client), 3000);
+
+    // Two batches with the triggers skipped, then the checkpoint row is lost.
+    let proc = &spec.procedure;
+    db.client
+        .batch_execute(&format!(
+            "CALL {proc}(batch_size => 500, target_batch_ms => 0, sleep_ms => 0, max_batches => 2, \
+             disable_user_triggers => true)"
+        ))
+        .unwrap();
+    assert_eq!(w_wrong(&mut db.client), 2000);
+    assert_eq!(updated_at_digest(&mut db.client), stamps);
+    db.client
+        .execute(
+            &format!("DELETE FROM {} WHERE job = $1", cp_sql(&spec)),
+            &[&spec.job],
+        )
+        .unwrap();
+    let err = db
+        .client
+        .batch_execute(&format!(
+            "CALL {proc}(sleep_ms => 0, disable_user_triggers => true)"
+        ))
+        .expect_err("a lost checkpoint is not a restart");
+    let msg = lockstep::live::connect::error_text(&err);
+    assert!(msg.contains("restart"), "{msg}");
+    assert_eq!(w_wrong(&mut db.client), 2000);
+
+    // Starting over is explicit; the guarded batches leave the done rows alone.
+    db.client
+        .batch_execute(&format!(
+            "CALL {proc}(sleep_ms => 0, disable_user_triggers => true, restart => true)"
+        ))
+        .unwrap();
+    assert_eq!(w_wrong(&mut db.client), 0);
+    assert_eq!(
+        updated_at_digest(&mut db.client),
+        stamps,
+        "updated_at was rewritten"
+    );
+}
