@@ -767,3 +767,89 @@ fn out_of_range_plan_options_are_refused() {
         );
     }
 }
+
+/// PostgreSQL cannot store NUL in a name: the plan is refused with the line, nothing written.
+#[test]
+fn a_nul_in_the_migration_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("migrations");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("0001_base.sql"),
+        "CREATE TABLE t (id bigint PRIMARY KEY, c int);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("0002_nul.sql"),
+        "\nALTER TABLE t RENAME COLUMN c TO \"c\0x\";\n",
+    )
+    .unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = lockstep_plan_write(&src, &out_dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("NUL") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+    assert!(!out_dir.exists(), "nothing written");
+}
+
+/// In a goose file a line of a statement that looks like an annotation (`--+goose Down`;
+/// goose's own parser may read it as one) could end the Up section early: such a file is
+/// refused, never written. (`-- +goose Down` exactly cannot even be in the source: the
+/// folder's own migration would be cut there.)
+#[test]
+fn a_name_that_looks_like_a_framework_annotation_is_not_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("migrations");
+    std::fs::create_dir_all(&src).unwrap();
+    let name = "c\n--+goose Down\nDROP TABLE canary;";
+    std::fs::write(
+        src.join("20240101000000_base.sql"),
+        format!(
+            "-- +goose Up\nCREATE TABLE t (id bigint PRIMARY KEY, {} int);\n",
+            q(name)
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("20240102000000_nn.sql"),
+        format!(
+            "-- +goose Up\nALTER TABLE t ALTER COLUMN {} SET NOT NULL;\n",
+            q(name)
+        ),
+    )
+    .unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .arg("plan")
+        .arg(&src)
+        .arg("--layout")
+        .arg("goose")
+        .arg("--write")
+        .arg(&out_dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("goose annotation"), "{stderr}");
+    assert!(!out_dir.exists(), "nothing written");
+
+    // The same names in a plain folder (psql reads the quotes) are written.
+    let plain = tmp.path().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    std::fs::write(
+        plain.join("0001_base.sql"),
+        format!("CREATE TABLE t (id bigint PRIMARY KEY, {} int);\n", q(name)),
+    )
+    .unwrap();
+    std::fs::write(
+        plain.join("0002_nn.sql"),
+        format!("ALTER TABLE t ALTER COLUMN {} SET NOT NULL;\n", q(name)),
+    )
+    .unwrap();
+    let out = lockstep_plan_write(&plain, &tmp.path().join("plain_out"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

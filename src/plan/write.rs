@@ -556,16 +556,22 @@ pub fn write_files(dir: &Path, files: &[PlannedFile]) -> Result<Vec<PathBuf>, Wr
         &mut placed,
     );
     if result.is_err() {
-        for p in placed.iter().rev() {
-            let _ = std::fs::remove_file(p);
-        }
-        // Deepest first; `remove_dir` only removes empty directories, so nothing that
-        // someone else put there meanwhile is lost.
-        for d in created_dirs.iter().rev() {
-            let _ = std::fs::remove_dir(d);
-        }
+        undo(&placed, &created_dirs);
     }
     result.map(|()| placed)
+}
+
+/// Removes what a failed [`place_all`] created (its temporary files are gone already:
+/// they are deleted when dropped).
+fn undo(placed: &[PathBuf], created_dirs: &[PathBuf]) {
+    for p in placed.iter().rev() {
+        let _ = std::fs::remove_file(p);
+    }
+    // Deepest first; `remove_dir` only removes empty directories, so nothing that someone
+    // else put there meanwhile is lost.
+    for d in created_dirs.iter().rev() {
+        let _ = std::fs::remove_dir(d);
+    }
 }
 
 /// The writing half of [`write_files`]; records what it creates for the cleanup.
@@ -659,6 +665,101 @@ mod tests {
             next_versions(Layout::Diesel, &["20200101000000".into()], 1, t),
             vec!["2024-03-02-101500"]
         );
+    }
+
+    fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                (
+                    e.path().display().to_string(),
+                    std::fs::read(e.path()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A target that appears between the checks and the placing (another process): the
+    /// files placed before it, the temporary files and the new directories are removed.
+    #[test]
+    fn a_failure_while_placing_undoes_everything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("keep.txt"), "mine").unwrap();
+        let files = vec![
+            PlannedFile {
+                path: "0001_a.sql".into(),
+                contents: "SELECT 1;\n".into(),
+            },
+            PlannedFile {
+                path: PathBuf::from("0002_b").join("up.sql"),
+                contents: "SELECT 2;\n".into(),
+            },
+            PlannedFile {
+                path: "0003_c.sql".into(),
+                contents: "SELECT 3;\n".into(),
+            },
+        ];
+        assert!(write_files(&dir, &files[..0]).is_ok());
+        // The clash that the checks would have caught, created after them.
+        std::fs::write(dir.join("0003_c.sql"), "someone else's").unwrap();
+        let before = listing(&dir);
+        let targets: Vec<PathBuf> = files.iter().map(|f| dir.join(&f.path)).collect();
+        let (mut created, mut placed) = (Vec::new(), Vec::new());
+        let r = place_all(
+            &dir,
+            &files,
+            &targets,
+            &[dir.join("0002_b")],
+            &mut created,
+            &mut placed,
+        );
+        assert!(matches!(r, Err(WriteError::Exists(_))), "{r:?}");
+        assert_eq!(placed.len(), 2, "two files were in place before the clash");
+        undo(&placed, &created);
+        assert_eq!(listing(&dir), before, "byte-identical after the failure");
+    }
+
+    #[test]
+    fn header_comments_stay_comments() {
+        let h = vec!["lockstep plan for m\nDROP TABLE x;\r\u{2028}".to_string()];
+        let c = comment(&h);
+        assert_eq!(c.lines().count(), 1, "{c:?}");
+        assert!(c.starts_with("-- lockstep plan for m\\n"), "{c:?}");
+    }
+
+    #[test]
+    fn statements_must_read_as_themselves() {
+        let ok = [
+            "SET lock_timeout = '2s';",
+            "ALTER TABLE \"a;\nb\" ADD COLUMN \"c--\r\" int;",
+            "CREATE SCHEMA IF NOT EXISTS lockstep;\nCREATE TABLE IF NOT EXISTS lockstep.x (a int);",
+            "DO $lockstep_2$\nBEGIN PERFORM '$lockstep$'; END\n$lockstep_2$;",
+        ];
+        for s in ok {
+            assert!(check_statement(s, Layout::Plain).is_ok(), "{s:?}");
+        }
+        let bad = [
+            // A name holding the body's tag ends the body early.
+            "DO $lockstep$\nBEGIN PERFORM '$lockstep$;\nDROP TABLE t;\nSELECT $lockstep$'; END\n$lockstep$;",
+            // Two statements on one line.
+            "SELECT 1; DROP TABLE t;",
+            // An unterminated quote swallows the rest.
+            "SELECT 'a;",
+            "SELECT 1\0;",
+            // A carriage return ends a comment inside a body.
+            "DO $x$\n-- on t\rDROP TABLE t;\nBEGIN END\n$x$;",
+        ];
+        for s in bad {
+            assert!(check_statement(s, Layout::Plain).is_err(), "{s:?}");
+        }
+        let marker = "ALTER TABLE \"a\n-- +goose Down\" ADD c int;";
+        assert!(check_statement(marker, Layout::Plain).is_ok());
+        assert!(check_statement(marker, Layout::Goose).is_err());
     }
 
     #[test]
