@@ -388,15 +388,26 @@ impl Config {
 
     /// Parses config text (`path` is used in messages and to resolve relative paths).
     pub fn parse(path: &Path, text: &str) -> Result<Config, Box<ConfigError>> {
+        // A snippet of a file with huge lines costs seconds to draw and shows nothing useful:
+        // then the message keeps `path:line` and the snippet is left out.
+        let drawable = text.len() <= 256 * 1024 && text.lines().all(|l| l.len() <= 2048);
         let err = |message: String, offset: Option<usize>| {
             let line = offset.map(|o| text[..o.min(text.len())].matches('\n').count() + 1);
+            let offset = offset.filter(|_| drawable);
             Box::new(ConfigError {
                 path: match line {
                     Some(l) => format!("{}:{l}", path.display()),
                     None => path.display().to_string(),
                 },
                 message,
-                src: NamedSource::new(path.display().to_string(), text.to_string()),
+                src: NamedSource::new(
+                    path.display().to_string(),
+                    if drawable {
+                        text.to_string()
+                    } else {
+                        String::new()
+                    },
+                ),
                 span: offset.map(|o| {
                     let end = text[o..].find('\n').map(|i| o + i).unwrap_or(text.len());
                     SourceSpan::new(o.into(), end.saturating_sub(o).max(1))
