@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lints every migration folder of corpus/manifest.tsv and prints one row per folder:
-#   repository  layout  expected  read  exit  panics
+#   repository folder layout detected expected read exit panics findings parsed_by
 # expected = migrations the framework would run (counted from its own rules, see
 # corpus/README.md); read = migrations lockstep read (`migrations` in the JSON report).
 #
@@ -31,11 +31,11 @@ fi
 
 checkouts=${1:?usage: corpus/run.sh CHECKOUTS [LOCKSTEP]}
 lockstep=${2:-$here/../target/debug/lockstep}
-printf 'repository\tfolder\tlayout\tdetected\texpected\tread\texit\tpanics\n'
+printf 'repository\tfolder\tlayout\tdetected\texpected\tread\texit\tpanics\tfindings\tparsed_by\n'
 grep -v '^#' "$manifest" | while IFS=$'\t' read -r repo commit folder layout expected; do
   dir="$checkouts/${repo/\//+}/$folder"
   if [ ! -d "$dir" ]; then
-    printf '%s\t%s\t%s\t-\t%s\tmissing\t-\t-\n' "$repo" "$folder" "$layout" "$expected"
+    printf '%s\t%s\t%s\t-\t%s\tmissing\t-\t-\t-\t-\n' "$repo" "$folder" "$layout" "$expected"
     continue
   fi
   out=$(mktemp)
@@ -46,11 +46,15 @@ grep -v '^#' "$manifest" | while IFS=$'\t' read -r repo commit folder layout exp
 try:
     d=json.load(open(sys.argv[1]))
     ups=sum(1 for m in d["migrations"] if m.get("direction")=="up")
-    print("%s\t%s" % (d["settings"]["layout"], ups))
-except Exception: print("?\t?")' "$out")
+    by={}
+    for m in d["migrations"]:
+        for st in m.get("statements", []):
+            k=st.get("parsed_by","?"); by[k]=by.get(k,0)+1
+    parsed=",".join("%s=%d" % kv for kv in sorted(by.items()))
+    print("%s\t%s\t%s\t%d" % (d["settings"]["layout"], ups, parsed, len(d.get("findings",[]))))
+except Exception: print("?\t?\t?\t?")' "$out")
   panics=$(grep -c "panicked" "$err")
-  detected=${read%%$'\t'*}
-  read=${read##*$'\t'}
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$repo" "$folder" "$layout" "$detected" "$expected" "$read" "$code" "$panics"
+  IFS=$'\t' read -r detected ups parsed findings <<<"$read"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$repo" "$folder" "$layout" "$detected" "$expected" "$ups" "$code" "$panics" "$findings" "$parsed"
   rm -f "$out" "$err"
 done
