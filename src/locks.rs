@@ -791,7 +791,7 @@ fn is_null_literal(sql: &str) -> bool {
 /// SET NOT NULL reads every row unless the column already is NOT NULL, or (PG 12+) a
 /// validated `CHECK (col IS NOT NULL)` proves it.
 fn set_not_null_scans(catalog: &Catalog, table: &ObjName, column: &str, pg_version: u32) -> bool {
-    let Some(t) = catalog.table(table) else {
+    let Some(t) = catalog.table_facts(table) else {
         return true;
     };
     if t.column(column).is_some_and(|c| c.not_null) {
@@ -839,7 +839,10 @@ fn alter_column_type(
     using: Option<&str>,
     collate_changes: bool,
 ) {
-    let old = catalog.column(table, column).map(|c| &c.ty);
+    let old = catalog
+        .table_facts(table)
+        .and_then(|t| t.column(column))
+        .map(|c| &c.ty);
     let rewrite = match old {
         Some(old) => {
             let by_type = rewrites_column_type_with(old, ty, opts);
@@ -868,7 +871,7 @@ fn alter_column_type(
     };
     // Without a rewrite, CHECK constraints on the column are still re-validated, and a
     // collation change rebuilds the column's indexes.
-    let checks = catalog.table(table).is_some_and(|t| {
+    let checks = catalog.table_facts(table).is_some_and(|t| {
         t.constraints.iter().any(
             |c| matches!(&c.kind, ConstraintKind::Check { expr } if mentions_word(expr, column)),
         )

@@ -31,7 +31,25 @@ impl super::Rule for Rule {
             if !rewrites || !cx.is_existing(table) {
                 continue;
             }
-            let what = format!("{column} to {ty}");
+            // timestamp ↔ timestamptz rewrites only outside a UTC session (PG 12+).
+            let utc = crate::locks::ModelOptions {
+                pg_version: cx.settings.pg_version,
+                session_time_zone_utc: true,
+            };
+            let zone_dependent = cx
+                .catalog
+                .table_facts(table)
+                .and_then(|t| t.column(column))
+                .is_some_and(|c| !crate::locks::rewrites_column_type_with(&c.ty, ty, &utc));
+            let what = if zone_dependent {
+                format!(
+                    "{column} to {ty} (a rewrite because the session TimeZone is not known to \
+                     be UTC: with TimeZone UTC it is metadata-only; say so with SET TimeZone = \
+                     'UTC' in the migration or server_timezone in lockstep.yaml)"
+                )
+            } else {
+                format!("{column} to {ty}")
+            };
             match by_table.iter_mut().find(|(t, _)| *t == table) {
                 Some((_, v)) => v.push(what),
                 None => by_table.push((table, vec![what])),

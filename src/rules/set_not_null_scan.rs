@@ -24,7 +24,8 @@ impl super::Rule for Rule {
             if !cx.is_existing(table) {
                 continue;
             }
-            let known = cx.catalog.table(table);
+            // What the history did to the table counts even when it did not create it.
+            let known = cx.catalog.table_facts(table);
             // Already NOT NULL: PostgreSQL does nothing.
             if known
                 .and_then(|t| t.column(column))
