@@ -441,4 +441,31 @@ mod tests {
         assert!(parse("host=h password='abc").is_err());
         assert!(parse("host=h bogus").is_err());
     }
+
+    #[test]
+    fn cases_from_libpqs_uri_documentation() {
+        let kv =
+            parse("postgresql://other@localhost/otherdb?connect_timeout=10&application_name=myapp")
+                .unwrap();
+        assert_eq!(get(&kv, "user"), Some("other"));
+        assert_eq!(get(&kv, "host"), Some("localhost"));
+        assert_eq!(get(&kv, "dbname"), Some("otherdb"));
+        assert_eq!(get(&kv, "connect_timeout"), Some("10"));
+        assert_eq!(get(&kv, "application_name"), Some("myapp"));
+        let kv = parse("postgresql://host1:123,host2:456/somedb?target_session_attrs=any").unwrap();
+        assert_eq!(get(&kv, "host"), Some("host1,host2"));
+        assert_eq!(get(&kv, "port"), Some("123,456"));
+        // A socket directory as a percent-encoded host.
+        let kv = parse("postgresql://%2Fvar%2Flib%2Fpostgresql/dbname").unwrap();
+        assert_eq!(get(&kv, "host"), Some("/var/lib/postgresql"));
+        let kv = parse("postgresql://[2001:db8::1234]/database").unwrap();
+        assert_eq!(get(&kv, "host"), Some("2001:db8::1234"));
+        // The bare prefix: everything from the defaults.
+        assert!(parse("postgresql://").unwrap().is_empty());
+        let kv = parse("postgresql://localhost:5433").unwrap();
+        assert_eq!(get(&kv, "port"), Some("5433"));
+        // Later query parameters override the parts before them.
+        let kv = parse("postgresql://a@h/db?user=b").unwrap();
+        assert_eq!(get(&kv, "user"), Some("b"));
+    }
 }

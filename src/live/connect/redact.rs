@@ -423,4 +423,32 @@ mod tests {
         let plain = "ALTER TABLE users ADD COLUMN password_hash text";
         assert!(matches!(redact_sql(plain), Cow::Borrowed(_)));
     }
+
+    #[test]
+    fn never_panics_on_arbitrary_text() {
+        // A fixed-seed generator over the characters that matter to the scanners, plus
+        // multi-byte ones (slicing must stay on character boundaries).
+        let alphabet: Vec<char> = "'\"$\\-/*@:=& \nEeUu&xpasswordPASSWORD_1é€😀"
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                s.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            let _ = redact_sql(&s);
+            let _ = redact(&s);
+            let _ = crate::live::connect::conninfo::parse(&s);
+            let _ = crate::live::connect::conninfo::parse(&format!("postgres://{s}"));
+            let _ = crate::live::connect::pgpass::find(&s, &["a", "1", "d", "u"]);
+        }
+    }
 }
