@@ -98,13 +98,35 @@ fn error_on_large_table_exits_1_and_warning_only_exits_0() {
             b"CREATE INDEX users_email_idx ON users (email);\n",
         ),
     ]);
-    // Unknown size: a warning, exit 0 with the default --fail-on error.
+    // Unknown size: the rule's own severity (error), exit 1 with the default --fail-on error
+    // (README, "Severity policy"), and the summary says how to give sizes.
     let o = run(&["lint", dir.path().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert!(stdout(&o).contains("create-index-non-concurrently"));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("error[create-index-non-concurrently]"));
     assert!(stdout(&o).contains("size unknown"));
-    // --fail-on warning turns it into a failure.
-    let o = run(&["lint", "--fail-on", "warning", dir.path().to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("sizes: unknown for 1 finding") && stdout(&o).contains("`tables:`"),
+        "{}",
+        stdout(&o)
+    );
+    // A team that wants unknown sizes to warn says so; --fail-on warning still fails.
+    let relaxed = dir.path().join("relaxed.yaml");
+    std::fs::write(&relaxed, "unknown_table_severity: warning\n").unwrap();
+    let o = run(&[
+        "lint",
+        "--config",
+        relaxed.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = run(&[
+        "lint",
+        "--config",
+        relaxed.to_str().unwrap(),
+        "--fail-on",
+        "warning",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     // A size hint makes it an error.
     std::fs::write(
@@ -197,7 +219,9 @@ fn json_lists_statements_with_lock_facts() {
         .find(|f| f["rule"] == "create-index-non-concurrently")
         .unwrap();
     assert_eq!(f["line"], 2);
-    assert_eq!(f["severity"], "warning");
+    // Unknown size: the rule's severity (README, "Severity policy").
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["size_unknown"], true);
     assert!(f["help"].as_str().unwrap().contains("CONCURRENTLY"));
 }
 
@@ -234,14 +258,14 @@ fn github_and_gcc_formats() {
         .lines()
         .find(|l| l.contains("create-index-non-concurrently"))
         .unwrap();
-    assert!(line.starts_with("::warning file="), "{line}");
+    assert!(line.starts_with("::error file="), "{line}");
     assert!(line.contains(",line=1,col=1,endLine=1,"), "{line}");
     let o = run(&["lint", "--format", "gcc", dir.path().to_str().unwrap()]);
     assert!(
         stdout(&o)
             .lines()
-            .any(|l| l.ends_with("002_idx.sql:1:1: warning: CREATE INDEX users_email_idx blocks writes to \"users\" (size unknown) for the whole build [create-index-non-concurrently]")
-                || (l.contains("002_idx.sql:1:1: warning:") && l.ends_with("[create-index-non-concurrently]"))),
+            .any(|l| l.contains("002_idx.sql:1:1: error: CREATE INDEX users_email_idx blocks writes to \"users\" (size unknown)")
+                && l.ends_with("[create-index-non-concurrently]")),
         "{}",
         stdout(&o)
     );

@@ -223,8 +223,8 @@ pub fn summary(cx: &ReportContext, width: usize) -> String {
     let unknown = a.findings.iter().filter(|f| f.size_unknown).count();
     if unknown > 0 {
         let line = format!(
-            "sizes: {} on tables of unknown size rank at their rule's severity; give sizes with \
-             `tables:` in lockstep.yaml or `lockstep dry-run --database-url …` to rank by size",
+            "sizes: unknown for {}, which keep their rule's severity; give sizes with \
+             `tables:` in lockstep.yaml or a live database (`lockstep dry-run --database-url …`)",
             plural(unknown, "finding"),
         );
         out.push_str(&wrap(&line, width));
