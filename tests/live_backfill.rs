@@ -498,3 +498,25 @@ fn runs_as_a_role_in_a_schema_made_for_it() {
     assert!(done);
     assert_eq!(rows_done, ROWS);
 }
+
+/// A finished job stays finished: after a contract step dropped the column the batches
+/// write, running the step again reports it done instead of failing.
+#[test]
+fn a_finished_job_is_done_after_the_table_moved_on() {
+    let Some(f) = fixture() else { return };
+    let c = cluster().unwrap();
+    let mut client = c.connect(&f.dbname).unwrap();
+    let out = runner(&f, &["--sleep", "0ms"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    client
+        .batch_execute("ALTER TABLE items DROP COLUMN w")
+        .unwrap();
+    let out = runner(&f, &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("{ROWS} rows changed")), "{stderr}");
+}

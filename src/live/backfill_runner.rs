@@ -636,15 +636,51 @@ fn record_job(db: &mut Db, job: &BackfillJob, fp: &str, restart: bool) -> Result
     }
 }
 
+/// The outcome of this plan's job when it already finished (read-only).
+fn finished(db: &mut Db, job: &BackfillJob, fp: &str) -> Result<Option<Outcome>, LiveError> {
+    let ready: bool = db
+        .query_one(
+            "looking for the checkpoint",
+            &format!(
+                "SELECT to_regclass('{CHECKPOINT_TABLE}') IS NOT NULL AND to_regclass('{JOBS_TABLE}') IS NOT NULL"
+            ),
+            &[],
+        )?
+        .get(0);
+    if !ready {
+        return Ok(None);
+    }
+    let row = db.query(
+        "reading the checkpoint",
+        &format!(
+            "SELECT c.rows_done, c.batches FROM {CHECKPOINT_TABLE} c JOIN {JOBS_TABLE} j ON j.job = c.job \
+              WHERE c.job = $1 AND c.fingerprint = $2 AND j.fingerprint = $2 AND c.done \
+                AND j.checkpoint_oid = to_regclass('{CHECKPOINT_TABLE}')::oid"
+        ),
+        &[&job.job, &fp],
+    )?;
+    Ok(row.first().map(|r| Outcome::Done {
+        rows_changed: u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
+        batches: u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+    }))
+}
+
 fn run_locked(
     db: &mut Db,
     job: &BackfillJob,
     overrides: &Overrides,
     stop: &AtomicBool,
 ) -> Result<Outcome, LiveError> {
+    let fp = job.fingerprint();
+    // A finished job stays finished, even after later steps changed the table (a contract
+    // step dropping the old column would make the batch SQL fail the preflight).
+    if !overrides.restart
+        && let Some(done) = finished(db, job, &fp)?
+    {
+        return Ok(done);
+    }
     let replica = preflight(db, job, overrides)?;
     setup_state(db)?;
-    let fp = job.fingerprint();
     record_job(db, job, &fp, overrides.restart)?;
     let cp = CHECKPOINT_TABLE;
     let Some(mut state) = read_checkpoint(db, job)? else {

@@ -685,6 +685,17 @@ BEGIN
     RAISE EXCEPTION 'lockstep backfill %: another session (pid %) is running this job; nothing was written',
       v_job, coalesce(v_holder::text, 'unknown');
   END IF;
+  -- A finished job stays finished, even after later steps changed the table.
+  IF NOT restart AND to_regclass('{CHECKPOINT_TABLE}') IS NOT NULL AND to_regclass('{JOBS_TABLE}') IS NOT NULL THEN
+    PERFORM 1 FROM {CHECKPOINT_TABLE} c JOIN {JOBS_TABLE} j ON j.job = c.job
+     WHERE c.job = v_job AND c.fingerprint = v_fp AND j.fingerprint = v_fp AND c.done
+       AND j.checkpoint_oid = to_regclass('{CHECKPOINT_TABLE}');
+    IF FOUND THEN
+      PERFORM pg_advisory_unlock(v_lock);
+      RAISE NOTICE 'lockstep backfill %: already done', v_job;
+      RETURN;
+    END IF;
+  END IF;
   -- Preconditions: the batch statements compile (the expand steps ran). Nothing written yet.
   EXECUTE 'PREPARE lockstep_bf_probe1(text[], bigint) AS ' || v_first;
   EXECUTE 'DEALLOCATE lockstep_bf_probe1';
