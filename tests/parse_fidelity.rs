@@ -43,8 +43,12 @@ fn pg18_named_not_null_keeps_the_columns() {
     };
     assert!(columns[0].not_null);
     assert!(!columns[1].not_null);
-    assert!(constraints.iter().any(|c| c.name.as_deref() == Some("t_a_nn")
-        && matches!(&c.kind, ConstraintKind::NotNull { column } if column == "a")));
+    assert!(
+        constraints
+            .iter()
+            .any(|c| c.name.as_deref() == Some("t_a_nn")
+                && matches!(&c.kind, ConstraintKind::NotNull { column } if column == "a"))
+    );
     // Fully understood: not partial, and no unknown parts.
     assert_ne!(s.parsed_by, ParsedBy::Unparsed);
     assert_ne!(s.parsed_by, ParsedBy::Partial);
@@ -172,7 +176,9 @@ fn dynamic_sql_is_resolved_or_reported_not_analysed() {
         "DO $$ BEGIN EXECUTE format('ALTER TABLE %I ADD COLUMN %I int', 'orders', 'n'); END $$",
     );
     assert!(
-        s.ops.iter().any(|o| matches!(o, Op::AddColumn { table, column, .. }
+        s.ops
+            .iter()
+            .any(|o| matches!(o, Op::AddColumn { table, column, .. }
             if table.name == "orders" && column.name == "n")),
         "{:?}",
         s.ops

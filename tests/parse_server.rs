@@ -17,9 +17,12 @@ use std::sync::Arc;
 
 /// Commands completed by the server for one simple-query message.
 fn commands(client: &mut postgres::Client, sql: &str) -> usize {
-    let msgs = client
-        .simple_query(sql)
-        .unwrap_or_else(|e| panic!("server rejected {sql:?}: {:?}", e.as_db_error().map(|d| d.message())));
+    let msgs = client.simple_query(sql).unwrap_or_else(|e| {
+        panic!(
+            "server rejected {sql:?}: {:?}",
+            e.as_db_error().map(|d| d.message())
+        )
+    });
     msgs.iter()
         .filter(|m| matches!(m, SimpleQueryMessage::CommandComplete(_)))
         .count()
@@ -46,7 +49,8 @@ fn server_runs(messages: &[&str]) -> Option<ServerView> {
     let cluster = live_support::cluster()?;
     let db = live_support::database(cluster, "split");
     let mut c = cluster.connect(&db).expect("connect");
-    c.batch_execute("CREATE TABLE victim (id int)").expect("setup");
+    c.batch_execute("CREATE TABLE victim (id int)")
+        .expect("setup");
     let mut last = 0;
     for m in messages {
         last = commands(&mut c, m);
@@ -63,7 +67,8 @@ fn ours_one_by_one(source: &str, statements: &[Statement]) -> Option<bool> {
     let cluster = live_support::cluster()?;
     let db = live_support::database(cluster, "split_ours");
     let mut c = cluster.connect(&db).expect("connect");
-    c.batch_execute("CREATE TABLE victim (id int)").expect("setup");
+    c.batch_execute("CREATE TABLE victim (id int)")
+        .expect("setup");
     for s in statements {
         let text = &source[s.span.clone()];
         assert_eq!(
@@ -143,12 +148,15 @@ fn set_local_and_reset_of_standard_conforming_strings_are_followed() {
     };
     assert_eq!(server.last_message_commands, 2);
     assert!(!server.victim_survives);
-    let sql = format!(
-        "BEGIN;\nSET LOCAL standard_conforming_strings = off;\n{rest}\nCOMMIT;\n{rest}"
-    );
+    let sql =
+        format!("BEGIN;\nSET LOCAL standard_conforming_strings = off;\n{rest}\nCOMMIT;\n{rest}");
     let ours = parse_sql(&sql);
     // BEGIN, SET, 3 (backslash reading), COMMIT, 2 (standard reading).
-    assert_eq!(ours.len(), 2 + 3 + 1 + server.last_message_commands, "{ours:?}");
+    assert_eq!(
+        ours.len(),
+        2 + 3 + 1 + server.last_message_commands,
+        "{ours:?}"
+    );
     assert_eq!(ours_one_by_one(&sql, &ours), Some(server.victim_survives));
 }
 
@@ -208,7 +216,10 @@ fn goose_region_is_every_command_the_server_runs() {
     };
     let ours = parse_script(&script);
     assert_eq!(ours.len(), 3, "{ours:?}");
-    assert!(ours.iter().all(|s| s.region == Some(region_start..region_end)));
+    assert!(
+        ours.iter()
+            .all(|s| s.region == Some(region_start..region_end))
+    );
     assert!(matches!(ours[1].ops[..], [Op::Commit]));
     assert!(drops_victim(&ours));
     assert_eq!(ours_one_by_one(file, &ours), Some(false));

@@ -621,8 +621,7 @@ fn table_element(
     };
     if t.is(i, "NOT") && t.is(i + 1, "NULL") {
         if let Some(column) = t.ident(i + 2)
-            && (i + 3 == r.end
-                || (t.is(i + 3, "NO") && t.is(i + 4, "INHERIT") && i + 5 == r.end))
+            && (i + 3 == r.end || (t.is(i + 3, "NO") && t.is(i + 4, "INHERIT") && i + 5 == r.end))
         {
             if let Some(c) = columns.iter_mut().find(|c| c.name == column) {
                 c.not_null = true;
@@ -679,8 +678,17 @@ fn table_element(
                 matches!(
                     t.kw(k),
                     Some(
-                        "NOT" | "NULL" | "DEFAULT" | "GENERATED" | "CONSTRAINT" | "PRIMARY"
-                            | "UNIQUE" | "CHECK" | "REFERENCES" | "COLLATE" | "STORAGE"
+                        "NOT"
+                            | "NULL"
+                            | "DEFAULT"
+                            | "GENERATED"
+                            | "CONSTRAINT"
+                            | "PRIMARY"
+                            | "UNIQUE"
+                            | "CHECK"
+                            | "REFERENCES"
+                            | "COLLATE"
+                            | "STORAGE"
                             | "COMPRESSION"
                     )
                 )

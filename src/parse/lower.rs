@@ -4,9 +4,9 @@
 //! or accepts but we cannot lower sensibly, goes to [`super::fallback`].
 
 use super::split::{self, Piece};
-use super::{mask, names};
 use super::types::{is_volatile, normalize_type, parse_millis};
 use super::{ParsedBy, fallback};
+use super::{mask, names};
 use crate::ops::{
     ColumnDef, Constraint, ConstraintKind, Expr, ForeignKey, Generated, LockMode, ObjName, Op,
     SqlType, TimeoutKind,
@@ -71,7 +71,11 @@ pub fn lower_piece(text: &str, piece: &Piece) -> Lowered {
         }
     }
     // Whatever read it, a statement with an unknown part is a partial reading.
-    if by != ParsedBy::Unparsed && ops.iter().any(|o| matches!(o, Op::UnknownDefinition { .. })) {
+    if by != ParsedBy::Unparsed
+        && ops
+            .iter()
+            .any(|o| matches!(o, Op::UnknownDefinition { .. }))
+    {
         by = ParsedBy::Partial;
     }
     for op in &mut ops {
@@ -386,7 +390,14 @@ pub fn column(table: &ObjName, c: &ast::ColumnDef) -> ColumnDef {
                 col.generated = match generation_expr {
                     // PostgreSQL 18's VIRTUAL columns are computed when read: nothing is
                     // stored, so for locks and rewrites they are like a plain column.
-                    Some(_) if matches!(generation_expr_mode, Some(ast::GeneratedExpressionMode::Virtual)) => None,
+                    Some(_)
+                        if matches!(
+                            generation_expr_mode,
+                            Some(ast::GeneratedExpressionMode::Virtual)
+                        ) =>
+                    {
+                        None
+                    }
                     Some(e) => Some(Generated::Stored(expr_text(e))),
                     None => {
                         col.not_null = true;

@@ -87,10 +87,7 @@ pub fn parse_script(script: &Script) -> Vec<Statement> {
                 parsed_by,
                 error,
                 min_pg_version: text.get(piece.span.clone()).and_then(newer::min_pg_version),
-                region: piece
-                    .region
-                    .as_ref()
-                    .map(|r| r.start + base..r.end + base),
+                region: piece.region.as_ref().map(|r| r.start + base..r.end + base),
             }
         })
         .collect()

@@ -159,15 +159,21 @@ pub fn for_each_string(op: &mut Op, f: &mut dyn FnMut(&mut String, Field)) {
                 obj(p, f);
             }
         }
-        Op::RenameTable { table, new_name, .. } => {
+        Op::RenameTable {
+            table, new_name, ..
+        } => {
             obj(table, f);
             f(new_name, Name);
         }
-        Op::SetSchema { table, new_schema, .. } => {
+        Op::SetSchema {
+            table, new_schema, ..
+        } => {
             obj(table, f);
             f(new_schema, Name);
         }
-        Op::AddColumn { table, column: c, .. } => {
+        Op::AddColumn {
+            table, column: c, ..
+        } => {
             obj(table, f);
             column(c, f);
         }
@@ -233,7 +239,12 @@ pub fn for_each_string(op: &mut Op, f: &mut dyn FnMut(&mut String, Field)) {
             f(name, Name);
             f(new_name, Name);
         }
-        Op::AttachPartition { table, partition, .. } | Op::DetachPartition { table, partition, .. } => {
+        Op::AttachPartition {
+            table, partition, ..
+        }
+        | Op::DetachPartition {
+            table, partition, ..
+        } => {
             obj(table, f);
             obj(partition, f);
         }
@@ -249,7 +260,11 @@ pub fn for_each_string(op: &mut Op, f: &mut dyn FnMut(&mut String, Field)) {
             obj(table, f);
             // Index elements may be expressions; only plain names are identifiers.
             for c in columns {
-                let kind = if c.contains(['(', ' ', ':']) { Text } else { Name };
+                let kind = if c.contains(['(', ' ', ':']) {
+                    Text
+                } else {
+                    Name
+                };
                 f(c, kind);
             }
         }

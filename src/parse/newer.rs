@@ -126,8 +126,8 @@ pub fn min_pg_version(sql: &str) -> Option<MinPgVersion> {
     let w = words(sql);
     let t = |i: usize| w.get(i).map_or("", |x| x.text.as_str());
     let first = t(0);
-    let is_table_ddl = (first == "create" || first == "alter")
-        && w.iter().take(8).any(|x| x.text == "table");
+    let is_table_ddl =
+        (first == "create" || first == "alter") && w.iter().take(8).any(|x| x.text == "table");
     let mut best: Option<MinPgVersion> = None;
     let mut note = |version: u32, feature: &str| {
         if best.as_ref().is_none_or(|b| version > b.version) {
@@ -201,7 +201,11 @@ fn statement_verb(w: &[W]) -> &str {
     w.iter()
         .skip(1)
         .find(|x| {
-            x.depth == 0 && matches!(x.text.as_str(), "select" | "insert" | "update" | "delete" | "merge")
+            x.depth == 0
+                && matches!(
+                    x.text.as_str(),
+                    "select" | "insert" | "update" | "delete" | "merge"
+                )
         })
         .map_or("", |x| x.text.as_str())
 }
@@ -224,9 +228,22 @@ fn table_not_null(w: &[W], i: usize) -> bool {
     let names_column = !col.is_empty()
         && !matches!(
             col,
-            "," | ")" | "(" | "default" | "check" | "references" | "unique" | "primary" | "no"
-                | "constraint" | "deferrable" | "initially" | "collate" | "generated" | "not"
-                | "null" | "'"
+            "," | ")"
+                | "("
+                | "default"
+                | "check"
+                | "references"
+                | "unique"
+                | "primary"
+                | "no"
+                | "constraint"
+                | "deferrable"
+                | "initially"
+                | "collate"
+                | "generated"
+                | "not"
+                | "null"
+                | "'"
         );
     if !names_column || i == 0 {
         return false;
@@ -252,20 +269,32 @@ mod tests {
 
     #[test]
     fn recognises_new_syntax_and_not_lookalikes() {
-        assert_eq!(v("CREATE TABLE t (a int, CONSTRAINT t_a_nn NOT NULL a)"), Some(18));
+        assert_eq!(
+            v("CREATE TABLE t (a int, CONSTRAINT t_a_nn NOT NULL a)"),
+            Some(18)
+        );
         assert_eq!(v("ALTER TABLE t ADD CONSTRAINT a_nn NOT NULL a"), Some(18));
-        assert_eq!(v("CREATE TABLE t (a int NOT NULL, b int CONSTRAINT x NOT NULL)"), None);
+        assert_eq!(
+            v("CREATE TABLE t (a int NOT NULL, b int CONSTRAINT x NOT NULL)"),
+            None
+        );
         assert_eq!(
             v("CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) VIRTUAL)"),
             Some(18)
         );
-        assert_eq!(v("CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED)"), None);
+        assert_eq!(
+            v("CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED)"),
+            None
+        );
         assert_eq!(v("ALTER TABLE t ALTER CONSTRAINT c NO INHERIT"), Some(18));
         assert_eq!(
             v("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE RETURNING t.id"),
             Some(17)
         );
-        assert_eq!(v("SELECT * FROM JSON_TABLE('[]', '$' COLUMNS (a int PATH '$.a')) jt"), Some(17));
+        assert_eq!(
+            v("SELECT * FROM JSON_TABLE('[]', '$' COLUMNS (a int PATH '$.a')) jt"),
+            Some(17)
+        );
         assert_eq!(v("COPY t FROM STDIN WITH (ON_ERROR ignore)"), Some(17));
         assert_eq!(v("SELECT 'virtual', \"json_table\"(1) FROM t"), None);
         assert_eq!(v("UPDATE t SET a = 1 RETURNING a"), None);
