@@ -88,10 +88,13 @@ fn has_up_marker(text: &str, layout: Layout) -> bool {
         .any(|l| matches!(classify(l.trim()), Some(Directive::Up { .. })))
 }
 
+/// Counts the entries a predicate accepts.
+type Counter<'a> = dyn Fn(&dyn Fn(&super::files::Entry) -> bool) -> usize + 'a;
+
 fn detect_inner(
     inputs: &mut Inputs,
     entries: &[super::files::Entry],
-    count: &dyn Fn(&dyn Fn(&super::files::Entry) -> bool) -> usize,
+    count: &Counter,
 ) -> Result<(Layout, String), String> {
     let top_file =
         |name: &str| count(&|e| e.rel.components().count() == 1 && e.file_name() == name);
