@@ -70,6 +70,55 @@ fn introduced_names(op: &Op) -> Vec<(&'static str, &str)> {
     out
 }
 
+/// Identifiers longer than [`MAX_IDENTIFIER_BYTES`] in `sql` (bare words folded to lower
+/// case, quoted ones as written), outside string literals and comments.
+fn long_identifiers(sql: &str) -> Vec<String> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' {
+            i += 1;
+            while i < b.len() && b[i] != b'\'' {
+                i += 1;
+            }
+            i += 1;
+        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'"' {
+            let start = i + 1;
+            i = start;
+            while i < b.len() && b[i] != b'"' {
+                i += 1;
+            }
+            if let Some(w) = sql.get(start..i.min(b.len()))
+                && w.len() > MAX_IDENTIFIER_BYTES
+            {
+                out.push(w.to_string());
+            }
+            i += 1;
+        } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            let start = i;
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'$') || b[i] >= 0x80)
+            {
+                i += 1;
+            }
+            if let Some(w) = sql.get(start..i)
+                && w.len() > MAX_IDENTIFIER_BYTES
+            {
+                out.push(w.to_lowercase());
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
 impl super::Rule for Rule {
     fn meta_yaml(&self) -> &'static str {
         include_str!("../../rules/identifier-too-long.yaml")
@@ -79,11 +128,16 @@ impl super::Rule for Rule {
         if !judged(cx.direction) {
             return;
         }
-        for (what, name) in introduced_names(cx.op) {
-            if name.len() <= MAX_IDENTIFIER_BYTES {
+        // The parser already truncates names as PostgreSQL does; the name as written is
+        // the identifier of the statement's text that truncates to it.
+        let written = long_identifiers(cx.text());
+        for (what, kept) in introduced_names(cx.op) {
+            let Some(name) = written
+                .iter()
+                .find(|w| truncated(w) == kept || w.as_str() == kept)
+            else {
                 continue;
-            }
-            let kept = truncated(name);
+            };
             out.emit(
                 cx.span.clone(),
                 None,
