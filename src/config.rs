@@ -319,6 +319,28 @@ pub struct ConfigFile {
     pub throughput: Option<Quantity>,
 }
 
+/// Refuses YAML anchors and aliases: serde_yaml expands aliases, so a small file can become
+/// gigabytes. For every YAML file lockstep reads from a repository (`lockstep.yaml`,
+/// `lockstep.lock`, plan files). `Err` holds the 1-based line and the message.
+pub fn refuse_yaml_aliases(text: &str) -> Result<(), (usize, String)> {
+    match yaml_guard::first_anchor_or_alias(text) {
+        None => Ok(()),
+        Some(found) => Err((found.line + 1, yaml_alias_message(found.alias))),
+    }
+}
+
+fn yaml_alias_message(alias: bool) -> String {
+    format!(
+        "YAML {} are not supported (they can expand a small file into gigabytes); write the \
+         value out in full",
+        if alias {
+            "aliases (*name)"
+        } else {
+            "anchors (&name)"
+        }
+    )
+}
+
 /// A loaded configuration: the file's values, resolved, plus where it came from.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -437,18 +459,7 @@ impl Config {
                 .map(|(i, _)| line_start + i)
                 .unwrap_or(line_start)
                 .min(text.len());
-            return Err(err(
-                format!(
-                    "YAML {} are not supported in lockstep.yaml (they can expand a small file \
-                     into gigabytes); write the value out in full",
-                    if found.alias {
-                        "aliases (*name)"
-                    } else {
-                        "anchors (&name)"
-                    }
-                ),
-                Some(offset),
-            ));
+            return Err(err(yaml_alias_message(found.alias), Some(offset)));
         }
         let file: ConfigFile = if text.trim().is_empty() {
             ConfigFile::default()
@@ -517,7 +528,8 @@ impl Config {
                 <Layout as clap::ValueEnum>::from_str(l, true).map_err(|_| {
                     err(
                         format!(
-                            "unknown layout `{l}` (auto, plain, diesel, sqlx, golang-migrate, goose, dbmate, flyway, sql-migrate, prisma)"
+                            "unknown layout `{l}` (auto|{})",
+                            crate::source::layout_names()
                         ),
                         key_offset("layout"),
                     )
