@@ -358,39 +358,37 @@ fn statement_effects(toks: &[Tok], l: &[&str], c: &mut Classification) {
                 "DATABASE" | "TABLESPACE" | "ROLE" | "USER" | "GROUP" => {
                     add(Effect::Cluster, &what)
                 }
-                "EXTENSION" => {
-                    if at(0) != "DROP" {
-                        let name = toks
-                            .iter()
-                            .skip(i + 1)
-                            .find(|t| !matches!(word(Some(t)), Some("IF" | "NOT" | "EXISTS")))
-                            .and_then(|t| match t {
-                                Tok::Word(w) => Some(w.to_ascii_lowercase()),
-                                Tok::Quoted(q) => Some(q.clone()),
-                                _ => None,
-                            });
-                        c.extension = name;
-                    }
+                "EXTENSION" if at(0) != "DROP" => {
+                    c.extension = toks
+                        .iter()
+                        .skip(i + 1)
+                        .find(|t| !matches!(word(Some(t)), Some("IF" | "NOT" | "EXISTS")))
+                        .and_then(|t| match t {
+                            Tok::Word(w) => Some(w.to_ascii_lowercase()),
+                            Tok::Quoted(q) => Some(q.clone()),
+                            _ => None,
+                        });
                 }
-                "TABLE" if at(0) == "ALTER" => {
-                    // ADD COLUMN … serial / GENERATED … AS IDENTITY fills existing rows
-                    // from a new sequence.
-                    if toks.iter().any(|t| {
-                        matches!(
-                            word(Some(t)),
-                            Some(
-                                "SERIAL"
-                                    | "BIGSERIAL"
-                                    | "SMALLSERIAL"
-                                    | "SERIAL4"
-                                    | "SERIAL8"
-                                    | "SERIAL2"
-                                    | "IDENTITY"
+                // ADD COLUMN … serial / GENERATED … AS IDENTITY fills existing rows from a
+                // new sequence.
+                "TABLE"
+                    if at(0) == "ALTER"
+                        && toks.iter().any(|t| {
+                            matches!(
+                                word(Some(t)),
+                                Some(
+                                    "SERIAL"
+                                        | "BIGSERIAL"
+                                        | "SMALLSERIAL"
+                                        | "SERIAL4"
+                                        | "SERIAL8"
+                                        | "SERIAL2"
+                                        | "IDENTITY"
+                                )
                             )
-                        )
-                    }) {
-                        c.implicit_sequences = true;
-                    }
+                        }) =>
+                {
+                    c.implicit_sequences = true;
                 }
                 _ => {}
             }
