@@ -345,7 +345,7 @@ pub fn run_job(
         let holder: Option<i32> = db
             .query("finding the session that runs the job", HOLDER_SQL, &[&key])?
             .first()
-            .map(|r| r.get(0));
+            .and_then(|r| r.get::<_, Option<i32>>(0));
         let who = holder.map_or("pid unknown".to_string(), |p| format!("pid {p}"));
         return Err(fail(
             job,
@@ -1055,10 +1055,11 @@ pub fn cleanup(db: &mut Db, force: bool) -> Result<String, LiveError> {
         let holder: Option<i32> = tx
             .query_opt(HOLDER_SQL, &[&lock_key(job)])
             .map_err(q)?
-            .map(|r| r.get(0));
+            .map(|r| r.get::<_, Option<i32>>(0));
         if let Some(pid) = holder {
+            let who = pid.map_or("pid unknown".to_string(), |p| format!("pid {p}"));
             return Err(LiveError::Backfill(format!(
-                "backfill job {job} is running (pid {pid}); nothing was dropped. Wait for it to finish"
+                "backfill job {job} is running ({who}); nothing was dropped. Wait for it to finish"
             )));
         }
     }
