@@ -153,6 +153,11 @@ pub fn read(path: &Path) -> Result<Option<LockFile>, LockError> {
             });
         }
     };
+    // The lock file comes with the repository (a pull request can change it).
+    crate::config::refuse_yaml_aliases(&text).map_err(|(line, message)| LockError::Parse {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    })?;
     let lock: LockFile = serde_yaml::from_str(&text).map_err(|e| LockError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),

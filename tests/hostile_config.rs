@@ -267,3 +267,30 @@ fn numeric_flags_out_of_range_are_refused_before_anything_runs() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn lock_file_aliases_are_refused_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mig = dir.path().join("migrations");
+    std::fs::create_dir(&mig).unwrap();
+    std::fs::write(
+        mig.join("001_users.sql"),
+        "CREATE TABLE users (id bigint);\n",
+    )
+    .unwrap();
+    let big = "x".repeat(1024);
+    let aliases = vec!["*e"; 1000].join(", ");
+    std::fs::write(
+        dir.path().join("lockstep.lock"),
+        format!("version: 1\nmigrations: [&e {{id: \"{big}\", path: p, sha256: s}}, {aliases}]\n"),
+    )
+    .unwrap();
+    let o = lockstep()
+        .current_dir(dir.path())
+        .args(["lint", "migrations"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("line 2") && err.contains("anchors"), "{err}");
+}
