@@ -1052,7 +1052,7 @@ pub fn cleanup(db: &mut Db, force: bool) -> Result<String, LiveError> {
         }
     }
     for (job, _) in &jobs {
-        let holder: Option<i32> = tx
+        let holder: Option<Option<i32>> = tx
             .query_opt(HOLDER_SQL, &[&lock_key(job)])
             .map_err(q)?
             .map(|r| r.get::<_, Option<i32>>(0));
