@@ -271,6 +271,17 @@ fn placeholders_are_shown_as_written() {
         "{:?}",
         s.ops
     );
+    // A template action inside a quoted identifier (supabase/auth writes them so).
+    let s = one(
+        "CREATE INDEX IF NOT EXISTS i ON \"{{ index .Options \"Namespace\" }}\".identities USING btree (user_id)",
+    );
+    assert_ne!(s.parsed_by, ParsedBy::Unparsed, "{:?}", s.error);
+    assert!(
+        matches!(&s.ops[0], Op::CreateIndex { table, .. }
+            if table.schema == "{{ index .Options \"Namespace\" }}" && table.name == "identities"),
+        "{:?}",
+        s.ops
+    );
     // Two placeholders of the same length map back to their own text.
     let s = one("ALTER TABLE ${aaaa}.t ADD COLUMN c int DEFAULT ${bbbb}.f()");
     let Op::AddColumn { table, column, .. } = &s.ops[0] else {

@@ -172,6 +172,16 @@ fn walk(
                 }
                 i += 1;
             }
+            // `"{{ index .Options "Namespace" }}"`: a template action quoted as a whole
+            // (its own quotes pair up, so masking it keeps the quotes balanced).
+            b'"' if b.get(i + 1) == Some(&b'{')
+                && b.get(i + 2) == Some(&b'{')
+                && go_template_end(b, i + 1).is_some_and(|e| e < to && b[e] == b'"') =>
+            {
+                let e = go_template_end(b, i + 1).unwrap_or(i + 1);
+                record(b, i + 1..e, found);
+                i = e + 1;
+            }
             b'"' => {
                 i += 1;
                 while i < to {
@@ -414,6 +424,15 @@ mod tests {
             let m = view(sql, false);
             assert_eq!(m.text, sql, "{sql}");
         }
+    }
+
+    #[test]
+    fn quoted_template_action_is_masked_inside_its_quotes() {
+        let sql = "CREATE INDEX i ON \"{{ index .Options \"Namespace\" }}\".users (a)";
+        let m = view(sql, false);
+        assert!(m.text.starts_with("CREATE INDEX i ON \"tpla"), "{}", m.text);
+        assert!(m.text.ends_with("\".users (a)"));
+        assert_eq!(m.text.len(), sql.len());
     }
 
     #[test]
