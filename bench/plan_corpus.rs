@@ -152,8 +152,15 @@ fn short(s: &str) -> String {
     one.chars().take(160).collect()
 }
 
+/// What the framework puts in place of its template placeholders (pop's namespace option
+/// for supabase/auth).
+fn render_templates(sql: &str) -> String {
+    sql.replace("{{ index .Options \"Namespace\" }}", "auth")
+}
+
 /// Runs one statement list the way a runner sends a file: statement by statement.
 fn run_script(c: &mut Client, sql: &str, in_tx: bool) -> Result<(), String> {
+    let sql = &render_templates(sql);
     let stmts: Vec<String> = parse::parse_sql(sql)
         .iter()
         .filter_map(|s| sql.get(s.span.clone()).map(str::to_string))
@@ -210,7 +217,14 @@ fn run_case(
     };
     let plan = match plan::plan_migration(&loaded.migrations, target, Some(loaded.layout), &options)
     {
-        Ok(p) => p,
+        Ok(mut p) => {
+            for step in &mut p.steps {
+                for s in &mut step.statements {
+                    *s = render_templates(s);
+                }
+            }
+            p
+        }
         Err(e) => {
             o.verdict = "refused by planner".into();
             o.plan = short(&e.to_string());
@@ -233,6 +247,7 @@ fn run_case(
             return o;
         }
     };
+    let _ = c.batch_execute("CREATE SCHEMA IF NOT EXISTS auth");
     for m in &loaded.migrations[..target] {
         if let Err(e) = run_script(&mut c, m.up.text(), m.in_transaction) {
             o.verdict = "history does not replay here".into();
