@@ -62,7 +62,7 @@ fn apply_stops_at_the_deploy_point_and_the_next_call_finishes_the_plan() {
     assert_eq!(state, None, "--dry-run created the state table");
 
     let o = apply(&url, &path, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("deploy point"), "{}", text(&o));
     // The old application keeps inserting rows without the new column.
     c.batch_execute("INSERT INTO orders (total) VALUES (11), (12)")

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit code when the run stopped at a deploy point or phase limit: run it again later.
-pub const EXIT_STOPPED: u8 = 3;
+pub const EXIT_STOPPED: u8 = 4;
 
 /// Largest plan file read (a plan is a few kilobytes; this bounds a hostile one).
 const MAX_PLAN_BYTES: u64 = 16 * 1024 * 1024;
