@@ -188,31 +188,6 @@ impl Settings {
     }
 }
 
-/// 48000000 → "48 M", 1500 → "1.5 k", 12 → "12".
-pub fn human_count(n: u64) -> String {
-    let f = n as f64;
-    let (v, unit) = if n >= 1_000_000_000 {
-        (f / 1e9, " G")
-    } else if n >= 1_000_000 {
-        (f / 1e6, " M")
-    } else if n >= 10_000 {
-        (f / 1e3, " k")
-    } else {
-        return n.to_string();
-    };
-    if v >= 10.0 {
-        format!("{v:.0}{unit}")
-    } else {
-        format!("{v:.1}{unit}")
-    }
-}
-
-/// Bytes in binary units: "31 GB", "512 MB", "8.0 kB".
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
 /// The allowed range of every numeric setting, checked where a value enters (lockstep.yaml
 /// at load, command-line flags at parse), so no value reaches generated SQL, a sleep or a
 /// division that would be invalid, endless or overflow.
@@ -423,6 +398,31 @@ pub mod limits {
     }
 }
 
+/// 48000000 → "48 M", 1500 → "1.5 k", 12 → "12".
+pub fn human_count(n: u64) -> String {
+    let f = n as f64;
+    let (v, unit) = if n >= 1_000_000_000 {
+        (f / 1e9, " G")
+    } else if n >= 1_000_000 {
+        (f / 1e6, " M")
+    } else if n >= 10_000 {
+        (f / 1e3, " k")
+    } else {
+        return n.to_string();
+    };
+    if v >= 10.0 {
+        format!("{v:.0}{unit}")
+    } else {
+        format!("{v:.1}{unit}")
+    }
+}
+
+/// Bytes in binary units: "31 GB", "512 MB", "8.0 kB".
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
         v /= 1024.0;
         i += 1;
     }
