@@ -30,7 +30,7 @@ fn round_trip(layout: Layout, first: (&str, &str)) {
         .iter()
         .map(|m| m.version.clone())
         .collect();
-    let files = write::files(&plan, layout, &versions, 1_900_000_000);
+    let files = write::files(&plan, layout, &versions, 1_900_000_000).expect("files");
     write::write_files(dir.path(), &files).unwrap();
     let loaded = source::load(&[dir.path().to_path_buf()], Some(layout), &[]).unwrap();
     let new: Vec<_> = loaded.migrations.iter().skip(1).collect();
@@ -82,7 +82,7 @@ fn writes_each_layout_with_its_no_transaction_switch() {
 #[test]
 fn golang_migrate_non_transactional_files_hold_one_statement() {
     let plan = the_plan();
-    let files = write::files(&plan, Layout::GolangMigrate, &["1".into()], 0);
+    let files = write::files(&plan, Layout::GolangMigrate, &["1".into()], 0).expect("files");
     let cic = files
         .iter()
         .find(|f| f.contents.contains("CREATE INDEX CONCURRENTLY"))
@@ -105,7 +105,7 @@ fn golang_migrate_non_transactional_files_hold_one_statement() {
 fn never_overwrites_an_existing_file() {
     let plan = the_plan();
     let dir = tempfile::tempdir().unwrap();
-    let files = write::files(&plan, Layout::Plain, &["0001".into()], 0);
+    let files = write::files(&plan, Layout::Plain, &["0001".into()], 0).expect("files");
     let clash = dir.path().join(&files[1].path);
     std::fs::write(&clash, "-- mine\n").unwrap();
     let err = write::write_files(dir.path(), &files).unwrap_err();

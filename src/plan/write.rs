@@ -224,6 +224,12 @@ fn excerpt(s: &str) -> String {
     format!("{:?}", one)
 }
 
+/// Checks that a generated statement reads as exactly itself (see [`check_statement`]);
+/// for code that sends plan statements to a server rather than writing them to files.
+pub fn verify_statement(stmt: &str) -> Result<(), String> {
+    check_statement(stmt, Layout::Plain)
+}
+
 /// Checks that `stmt` reads as exactly the one statement it is meant to be.
 fn check_statement(stmt: &str, layout: Layout) -> Result<(), String> {
     if stmt.contains('\0') {
