@@ -154,7 +154,12 @@ impl Conforming {
     /// Updates the setting after `stmt` (one complete statement) ran.
     fn after(&mut self, stmt: &str) {
         // Only short statements can be one of the forms below; skip the scan otherwise.
-        if stmt.len() > 200 {
+        if stmt.len() > 200
+            || !matches!(
+                stmt.as_bytes().first().map(u8::to_ascii_lowercase),
+                Some(b's' | b'r' | b'd' | b'c' | b'e' | b'a')
+            )
+        {
             return;
         }
         let words = words(stmt);
