@@ -494,11 +494,42 @@ pub const SECONDARY_RULES: &[&str] = &[
 ];
 
 /// Whether `rule` runs on down scripts under `mode`: by default only the rollback rules and
-/// concurrently-in-transaction (which makes the down script fail outright).
+/// the rules that say the down script fails outright (concurrently-in-transaction,
+/// drop-referenced-table, dependent-objects).
 pub fn runs_on_down(meta: &RuleMeta, mode: DownScripts) -> bool {
+    // Besides the rollback rules: what makes the down script fail outright.
+    const FAILS_THE_DOWN: &[&str] = &[
+        "concurrently-in-transaction",
+        "drop-referenced-table",
+        "dependent-objects",
+    ];
     mode == DownScripts::Full
         || meta.category == Category::Rollback
-        || meta.id == "concurrently-in-transaction"
+        || FAILS_THE_DOWN.contains(&meta.id.as_str())
+}
+
+/// Every fact as a finding of its own: each note of a finding becomes a finding at the same
+/// place (label and help left out). For callers that count facts per rule, as the analysis
+/// did before [`assemble`] folded them.
+pub fn expand_notes(findings: &[Finding]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for f in findings {
+        let mut primary = f.clone();
+        primary.notes.clear();
+        out.push(primary);
+        for n in &f.notes {
+            out.push(Finding {
+                rule: n.rule.clone(),
+                severity: n.severity,
+                message: n.message.clone(),
+                label: None,
+                help: None,
+                notes: Vec::new(),
+                ..f.clone()
+            });
+        }
+    }
+    out
 }
 
 /// One finding per hazard per statement. Findings on the same statement (same file and
@@ -579,8 +610,21 @@ pub fn assemble(findings: &mut Vec<Finding>) {
     });
 }
 
-/// Attaches `other` (and its own notes) to `into` as notes.
+/// Attaches `other` (and its own notes) to `into` as notes. Of the same rule, its help is
+/// kept too (each object's fix).
 fn fold(into: &mut Finding, other: Finding) {
+    if other.rule == into.rule
+        && let Some(h) = &other.help
+        && into
+            .help
+            .as_deref()
+            .is_none_or(|mine| !mine.contains(h.as_str()))
+    {
+        into.help = Some(match into.help.take() {
+            Some(mine) => format!("{mine}\n{h}"),
+            None => h.clone(),
+        });
+    }
     into.severity = into.severity.max(other.severity);
     into.size_unknown |= other.size_unknown;
     into.notes.push(Note {
