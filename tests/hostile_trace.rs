@@ -588,3 +588,31 @@ fn an_escaped_trace_never_claims_the_database_is_unchanged() {
     );
     assert!(!text.contains("unchanged"), "{text}");
 }
+
+#[test]
+fn a_function_defined_by_the_migration_is_checked_before_it_is_called() {
+    let target = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(target.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let touched = target.path().join("pwned-by-function");
+    let sql = format!(
+        "CREATE FUNCTION harmless() RETURNS void LANGUAGE plpgsql AS $$\n\
+         BEGIN COPY (SELECT 1) TO PROGRAM 'touch {}'; END $$;\n\
+         SELECT harmless();\n",
+        touched.display()
+    );
+    let Some((run, before, after)) = attack("golang-migrate", &[("000001_f.up.sql", &sql)], &[])
+    else {
+        return;
+    };
+    assert!(
+        !touched.exists(),
+        "the function ran a shell command\n{}",
+        run.text()
+    );
+    assert_eq!(after, before);
+    assert!(
+        run.stdout.contains("harmless()") && run.stdout.contains("--trace-allow program"),
+        "{}",
+        run.text()
+    );
+}

@@ -428,8 +428,9 @@ fn scan(toks: &[Tok], is_routine: bool, stores_only: bool, depth: usize, c: &mut
                 what: name.clone(),
             });
         }
-        // Calls inside DO bodies and EXECUTE strings count as calls too.
-        if matches!(toks.get(i + 1), Some(Tok::LParen)) {
+        // Calls inside DO bodies and EXECUTE strings count as calls too; a stored
+        // expression (a column default) is not called by this statement.
+        if !stores_only && matches!(toks.get(i + 1), Some(Tok::LParen)) {
             c.calls.insert(name);
         }
     }
@@ -591,6 +592,16 @@ mod tests {
         assert!(effects("CREATE INDEX i ON t (lower(email))").is_empty());
         let c = classify("SELECT my_fn(1), lower('x')");
         assert!(c.calls.contains("my_fn") && c.calls.contains("lower"));
+        assert!(
+            classify("CREATE TABLE t (id int DEFAULT my_fn())")
+                .calls
+                .is_empty()
+        );
+        assert!(
+            classify("ALTER TABLE t ADD CHECK (my_fn(id))")
+                .calls
+                .contains("my_fn")
+        );
         assert!(classify("DO $$ BEGIN PERFORM 1; END $$").runs_code);
         assert_eq!(
             classify("CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"")
