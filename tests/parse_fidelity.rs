@@ -295,3 +295,10 @@ fn placeholders_are_shown_as_written() {
     let debug = format!("{:?}", s.ops);
     assert!(!debug.contains("tpl"), "{debug}");
 }
+
+#[test]
+fn a_bare_select_is_read() {
+    // lemmy's down migrations hold just `SELECT;`, which PostgreSQL accepts.
+    let s = one("SELECT");
+    assert_ne!(s.parsed_by, ParsedBy::Unparsed);
+}

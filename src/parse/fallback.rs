@@ -335,6 +335,8 @@ pub fn classify(t: &Toks, depth: u8) -> Option<Vec<Op>> {
             }
         }
         "UPDATE" | "DELETE" | "INSERT" => dml(t),
+        // A bare `SELECT` (no target list) is valid PostgreSQL and does nothing.
+        "SELECT" if t.len() == 1 => other("SELECT"),
         w if PLAIN.contains(&w) => other(t.leading_words(1)),
         _ => None,
     }
