@@ -274,6 +274,15 @@ fn run_script(
                 }
             }
         }
+        if matches!(stmt.parsed_by, ParsedBy::Fallback | ParsedBy::Partial) {
+            // Read by keywords or in part: the columns and constraints it gives a table may
+            // not all be in its ops.
+            for op in &stmt.ops {
+                if let Some(t) = op.table() {
+                    catalog.forget_full(t);
+                }
+            }
+        }
         advance_tx(
             &mut tx,
             stmt,

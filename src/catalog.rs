@@ -305,6 +305,11 @@ impl Catalog {
             && !self.indexes.contains_key(name)
     }
 
+    /// `table` is no longer known in full (a statement about it was read only in part).
+    pub fn forget_full(&mut self, table: &ObjName) {
+        self.knowledge.full.remove(table);
+    }
+
     /// Records a statement whose effect on the schema is unknown (unparsed, DDL in a DO
     /// block): everything known in full or known absent so far stops being proof.
     pub fn blind_spot(&mut self) {
@@ -489,10 +494,8 @@ impl Catalog {
             } => {
                 k.absent.remove(name);
             }
-            Op::DropIndex { name, .. } => {
-                if self.indexes.contains_key(name) {
-                    k.absent.insert(name.clone(), era);
-                }
+            Op::DropIndex { name, .. } if self.indexes.contains_key(name) => {
+                k.absent.insert(name.clone(), era);
             }
             Op::RenameIndex { name, new_name } => {
                 if self.indexes.contains_key(name) {

@@ -528,7 +528,9 @@ fn rollback_inside_a_runner_transaction_discards_the_work_the_runner_records() {
 
 #[test]
 fn statements_the_server_rejects_are_reported_only_where_the_schema_is_known() {
-    let known = "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, CONSTRAINT users_email_len CHECK (length(email) < 200));";
+    let known = "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, CONSTRAINT users_email_len CHECK (length(email) < 200));
+CREATE TABLE base (id bigint, note text);
+CREATE TABLE child (extra integer) INHERITS (base);";
     // `legacy` exists on the server but the history never created it.
     let mut server = db(&format!(
         "{known}\nCREATE TABLE legacy (id bigint, code text, CONSTRAINT legacy_code_chk CHECK (code <> ''));"
@@ -547,6 +549,8 @@ fn statements_the_server_rejects_are_reported_only_where_the_schema_is_known() {
         "INSERT INTO users (id, email, id) VALUES (1, 'a', 2)",
         "INSERT INTO users (id, mail) VALUES (1, 'a')",
         "ALTER TABLE users RENAME COLUMN email TO mail",
+        // Inherited columns are not listed in the child's CREATE TABLE.
+        "ALTER TABLE child ALTER COLUMN note SET NOT NULL",
         // The history knows legacy only in part: never reported.
         "ALTER TABLE legacy DROP COLUMN code",
         "ALTER TABLE legacy DROP CONSTRAINT legacy_code_chk",

@@ -492,7 +492,8 @@ pub fn lower_statement(s: &ast::Statement) -> Option<Vec<Op>> {
             for c in &ct.constraints {
                 constraints.push(constraint(c, false)?);
             }
-            if ct.like.is_some() || ct.clone.is_some() {
+            // INHERITS: the parent's columns are not listed; let the fallback read it.
+            if ct.like.is_some() || ct.clone.is_some() || ct.inherits.is_some() {
                 return None;
             }
             let mut ops = vec![Op::CreateTable {
