@@ -91,6 +91,9 @@ fn load(path: &PathBuf) -> miette::Result<Plan> {
     }
     let text = std::fs::read_to_string(path)
         .map_err(|e| miette::miette!("{}: cannot read the plan: {e}", path.display()))?;
+    if let Err((line, why)) = crate::config::refuse_yaml_aliases(&text) {
+        return Err(miette::miette!("{}:{line}: {why}", path.display()));
+    }
     serde_yaml::from_str::<Plan>(&text).map_err(|e| {
         let at = e
             .location()
@@ -237,7 +240,6 @@ fn run_inner(args: &ApplyArgs, quiet: bool) -> miette::Result<ExitCode> {
         stop_at_deploy: true,
         confirmed_deploy: progress.at_deploy,
         until_phase: until,
-        ..Default::default()
     };
     match apply_plan(&mut db, &plan, &options) {
         Ok(report) => {

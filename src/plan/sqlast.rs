@@ -144,6 +144,80 @@ pub fn update_targets(sql: &str) -> Option<Vec<String>> {
         .collect()
 }
 
+/// The top-level AND conjuncts of a condition.
+fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::And,
+            right,
+        } => {
+            let mut v = conjuncts(left);
+            v.extend(conjuncts(right));
+            v
+        }
+        Expr::Nested(inner) => conjuncts(inner),
+        other => vec![other],
+    }
+}
+
+fn names_column(e: &Expr, column: &str) -> bool {
+    let bare = column.trim_matches('"');
+    match e {
+        Expr::Identifier(i) => i.value.eq_ignore_ascii_case(bare),
+        Expr::CompoundIdentifier(parts) => parts
+            .last()
+            .is_some_and(|i| i.value.eq_ignore_ascii_case(bare)),
+        Expr::Nested(inner) => names_column(inner, column),
+        _ => false,
+    }
+}
+
+fn is_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if !matches!(v.value, ast::Value::Null))
+}
+
+fn is_true(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if matches!(v.value, ast::Value::Boolean(true)))
+}
+
+/// The condition `cond` is false for a row after `column = value` was assigned to it.
+fn falsified_by(cond: &Expr, column: &str, value: &Expr) -> bool {
+    match cond {
+        // c IS NULL, after c = <non-NULL literal>
+        Expr::IsNull(c) => names_column(c, column) && is_literal(value),
+        // c IS NOT TRUE / c IS FALSE / NOT c / c = false, after c = true
+        Expr::IsNotTrue(c) | Expr::IsFalse(c) => names_column(c, column) && is_true(value),
+        Expr::UnaryOp {
+            op: ast::UnaryOperator::Not,
+            expr,
+        } => names_column(expr, column) && is_true(value),
+        // c <> v / c IS DISTINCT FROM v, after c = v (the same literal)
+        Expr::BinaryOp { left, op, right } => {
+            let (col, other) = if names_column(left, column) {
+                (true, right)
+            } else {
+                (names_column(right, column), left)
+            };
+            col && is_literal(value)
+                && match op {
+                    ast::BinaryOperator::NotEq => other.to_string() == value.to_string(),
+                    ast::BinaryOperator::Eq => {
+                        is_true(value)
+                            && matches!(&**other, Expr::Value(v) if matches!(v.value, ast::Value::Boolean(false)))
+                    }
+                    _ => false,
+                }
+        }
+        Expr::IsDistinctFrom(l, r) => {
+            (names_column(l, column) && r.to_string() == value.to_string()
+                || names_column(r, column) && l.to_string() == value.to_string())
+                && is_literal(value)
+        }
+        _ => false,
+    }
+}
+
 /// Prepares an UPDATE, DELETE or INSERT … SELECT for batching, with `extra_guard` (an SQL
 /// condition) added to an UPDATE's WHERE; `None` when its shape is not one we can batch (a
 /// set operation, a VALUES list, a CTE, a function in FROM).
@@ -191,6 +265,16 @@ pub fn batch_dml_guarded(sql: &str, extra_guard: Option<&str>) -> Option<Batched
                         .join(" OR "),
                 )
             };
+            // `SET n = n + 1, done = true WHERE done IS NULL`: the WHERE no longer matches a
+            // row once it was updated, so a batch run twice changes nothing the second time.
+            let where_excludes_updated = u.selection.as_ref().is_some_and(|w| {
+                conjuncts(w).iter().any(|c| {
+                    u.assignments
+                        .iter()
+                        .zip(&targets)
+                        .any(|(a, t)| falsified_by(c, t, &a.value))
+                })
+            });
             let mut original = u.selection.take();
             if let Some(extra) = extra_guard {
                 let e = Parser::new(&PostgreSqlDialect {})
@@ -222,7 +306,7 @@ pub fn batch_dml_guarded(sql: &str, extra_guard: Option<&str>) -> Option<Batched
                 table,
                 set: Some(set),
                 predicate,
-                idempotent: guard.is_some(),
+                idempotent: guard.is_some() || where_excludes_updated,
             })
         }
         Statement::Delete(mut d) => {
@@ -355,5 +439,24 @@ mod tests {
         assert!(batch_dml("INSERT INTO t VALUES (1)").is_none());
         let b = batch_dml("INSERT INTO a (x) SELECT y FROM b s WHERE s.y > 0").unwrap();
         assert_eq!(b.qualifier, "s");
+    }
+
+    #[test]
+    fn a_where_that_the_update_falsifies_makes_batches_idempotent() {
+        for sql in [
+            "UPDATE jobs SET attempts = attempts + 1, migrated = true WHERE migrated IS NOT TRUE",
+            "UPDATE jobs SET attempts = attempts + 1, state = 'done' WHERE state IS NULL",
+            "UPDATE jobs SET attempts = attempts + 1, state = 'done' WHERE kind = 3 AND state <> 'done'",
+            "UPDATE jobs SET attempts = attempts + 1, v = 2 WHERE v IS DISTINCT FROM 2",
+        ] {
+            assert!(batch_dml(sql).unwrap().idempotent, "{sql}");
+        }
+        for sql in [
+            "UPDATE jobs SET attempts = attempts + 1 WHERE state IS NULL",
+            "UPDATE jobs SET attempts = attempts + 1, state = NULL WHERE state IS NULL",
+            "UPDATE jobs SET attempts = attempts + 1, state = 'x' WHERE state <> 'done'",
+        ] {
+            assert!(!batch_dml(sql).unwrap().idempotent, "{sql}");
+        }
     }
 }

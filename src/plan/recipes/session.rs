@@ -91,8 +91,8 @@ pub fn read(text: &str) -> Option<SessionChange> {
             let mut save = i;
             let mut first = next_word(&mut save)?;
             if first == "session" || first == "local" {
+                // `save` already points past SESSION/LOCAL: the name starts there.
                 i = save;
-                save = i;
                 first = next_word(&mut save)?;
             }
             let (name, value_from) = match first.as_str() {
