@@ -77,13 +77,20 @@ impl super::Rule for Rule {
                     restore_note(has_down, "the table")
                 ),
             ),
-            Op::DropColumn { table, column, .. } if cx.is_existing(table) => (
-                table,
-                format!(
-                    "dropping {table}.{column} deletes its values: {}",
-                    restore_note(has_down, "the column")
-                ),
-            ),
+            // A column the fully known table does not have: the statement fails instead.
+            Op::DropColumn { table, column, .. }
+                if cx.is_existing(table)
+                    && !(cx.catalog.knows_fully(table)
+                        && cx.catalog.column(table, column).is_none()) =>
+            {
+                (
+                    table,
+                    format!(
+                        "dropping {table}.{column} deletes its values: {}",
+                        restore_note(has_down, "the column")
+                    ),
+                )
+            }
             Op::Truncate { table } if cx.is_existing(table) => (
                 table,
                 format!("TRUNCATE {table} deletes every row; no down script brings them back"),
