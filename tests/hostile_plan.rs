@@ -132,7 +132,9 @@ struct Names {
 }
 
 /// Every recipe the planner has, as the migration that triggers it.
-fn recipes() -> Vec<(&'static str, fn(&Names) -> String)> {
+type Recipe = (&'static str, fn(&Names) -> String);
+
+fn recipes() -> Vec<Recipe> {
     vec![
         ("add column with volatile default", |n| {
             format!(
@@ -457,7 +459,7 @@ fn run_case(
             if written.is_empty() {
                 return Err(format!("exit 0 but nothing written; stderr: {stderr}"));
             }
-            for (path, _) in &written {
+            for path in written.keys() {
                 let r = Command::new(psql())
                     .arg("-X")
                     .arg("-q")
