@@ -287,3 +287,44 @@ fn flyway_parts_compare_numerically() {
         ["V1__a", "V1.9__b", "V1.10__c"]
     );
 }
+
+#[test]
+fn liquibase_master_changelog_decides_the_order() {
+    // The master lists 2.2 before 2.2.1; a path sort would run 2.2.1 first. Files in
+    // sub-folders are found through it; a file it does not include is not run.
+    let master = "databaseChangeLog:\n  - include:\n      file: db/changelog/v2.2.sql\n  \
+                  - include:\n      file: db/changelog/v2.2.1.sql\n  - includeAll:\n      \
+                  path: db/changelog/later/\n";
+    let header = "--liquibase formatted sql\n";
+    let t = tree(&[
+        ("changelog-master.yaml", master),
+        (
+            "v2.2.sql",
+            &format!("{header}--changeset a:1\nSELECT 22;\n"),
+        ),
+        (
+            "v2.2.1.sql",
+            &format!("{header}--changeset a:2\nSELECT 221;\n"),
+        ),
+        (
+            "later/b.sql",
+            &format!("{header}--changeset a:4\nSELECT 4;\n"),
+        ),
+        (
+            "later/a.sql",
+            &format!("{header}--changeset a:3\nSELECT 3;\n"),
+        ),
+        (
+            "unused.sql",
+            &format!("{header}--changeset a:9\nSELECT 9;\n"),
+        ),
+    ]);
+    let l = load_dir(t.path(), None);
+    assert_eq!(l.layout, Layout::Liquibase);
+    assert_eq!(ids(&l), ["a:1", "a:2", "a:3", "a:4"]);
+    assert!(
+        l.notes.iter().any(|n| n.contains("unused.sql")),
+        "{:?}",
+        l.notes
+    );
+}

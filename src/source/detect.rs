@@ -202,6 +202,25 @@ fn detect_inner(
         return Ok((layout, format!("{n} file(s) with `{marker}` markers")));
     }
 
+    // Liquibase changelogs often sit in sub-folders below a master changelog.
+    let mut liquibase_nested = 0;
+    for entry in entries
+        .iter()
+        .filter(|e| !e.at_top() && e.file_name().ends_with(".sql"))
+    {
+        if let Ok(text) = inputs.text(&entry.path)
+            && liquibase::is_formatted_sql(&text)
+        {
+            liquibase_nested += 1;
+        }
+    }
+    if liquibase_nested > 0 {
+        return Ok((
+            Layout::Liquibase,
+            format!("{liquibase_nested} file(s) starting with `--liquibase formatted sql`"),
+        ));
+    }
+
     let flyway = count(&|e| e.file_name().strip_suffix(".sql").is_some_and(flyway_name));
     if flyway > 0 {
         return Ok((

@@ -1,7 +1,8 @@
 //! Finding the migration folders under a repository root (`lockstep lint .`).
 //!
 //! A folder counts when its own entries show a migration layout: a tool's index file
-//! (`sqitch.plan`, `atlas.sum`, `migration_lock.toml`, `meta/_journal.json`), migration
+//! (`sqitch.plan`, `atlas.sum`, `migration_lock.toml`, `meta/_journal.json`, a Liquibase
+//! `*changelog*.yaml|xml|json`), migration
 //! directories (`*/up.sql`, `*/migration.sql`), versioned sub-folders, or `.sql` files
 //! whose names start with a version (`001_x.sql`, `V1__x.sql`, `V0001.x.up.sql`). The walk
 //! does not descend into a folder it found, nor into vendored, build or hidden
@@ -81,6 +82,15 @@ pub fn is_migration_folder(dir: &Path) -> bool {
             continue;
         }
         if matches!(name, "sqitch.plan" | "atlas.sum" | "migration_lock.toml") {
+            return true;
+        }
+        // A Liquibase master changelog: its includes may live in sub-folders.
+        let lower = name.to_ascii_lowercase();
+        if lower.contains("changelog")
+            && [".xml", ".yaml", ".yml", ".json"]
+                .iter()
+                .any(|x| lower.ends_with(x))
+        {
             return true;
         }
         if name.ends_with(".sql") {
