@@ -206,14 +206,23 @@ fn run_inner(args: &ApplyArgs, quiet: bool) -> miette::Result<ExitCode> {
         print_dry_run(&plan, progress, until);
         return Ok(ExitCode::SUCCESS);
     }
-    let locked: bool = db
-        .query_one(
-            "apply lock",
-            "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-            &[&format!("lockstep apply {fp}")],
-        )
-        .map_err(live_report)?
-        .get(0);
+    // A run that just ended may still hold the lock for a moment while its backend exits:
+    // try for a few seconds before saying another run is active.
+    let mut locked = false;
+    for _ in 0..25 {
+        locked = db
+            .query_one(
+                "apply lock",
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                &[&format!("lockstep apply {fp}")],
+            )
+            .map_err(live_report)?
+            .get(0);
+        if locked {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     if !locked {
         return Err(miette::miette!(
             "another `lockstep apply` of this plan is running on {}; wait for it to finish",
