@@ -224,8 +224,7 @@ fn notices_of(schema_db: &mut postgres::Client, steps: &[&str]) -> Vec<String> {
             seen.lock().expect("notices").push(format!("ERROR: {e}"));
         }
     }
-    let out = seen.lock().expect("notices").clone();
-    out
+    seen.lock().expect("notices").clone()
 }
 
 const USERS: &str = "
