@@ -160,3 +160,33 @@ fn render_step(out: &mut String, step: &Step, plan_file: &str) {
     }
     out.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::plan::{PlanOptions, plan_sql};
+
+    /// Names from the migration cannot add headings or close the SQL code block.
+    #[test]
+    fn names_stay_inside_their_line_and_block() {
+        let plan = plan_sql(
+            &Catalog::new(),
+            "m\n# Injected heading",
+            "CREATE INDEX \"i\n## Deploy ```\" ON \"t\u{2028}x\" (c);",
+            &PlanOptions::default(),
+        )
+        .expect("plan");
+        let md = render(&plan, "plan.yaml");
+        assert!(!md.lines().any(|l| l.starts_with("# Injected")), "{md}");
+        assert!(md.starts_with("# Plan for m\\n# Injected heading"), "{md}");
+        // The statement holds ``` so its block is fenced with four backticks.
+        assert!(md.contains("````sql"), "{md}");
+        for line in md.lines().filter(|l| l.starts_with("## ")) {
+            assert!(
+                line.starts_with("## Phase") || line.starts_with("## Deploy (step"),
+                "no heading comes from a name: {line:?}\n{md}"
+            );
+        }
+    }
+}
