@@ -221,19 +221,19 @@ pub fn directives(source: &str) -> Vec<Directive> {
             push(pos, rules, written.is_empty(), false, Origin::Atlas);
         } else if let Some(pos) = line.find("-- safety-assured:start") {
             open_block.get_or_insert((offset + pos, offset + trimmed_end.len(), line_no));
-        } else if let Some(pos) = line.find("-- safety-assured:end") {
-            if let Some((s, e, l)) = open_block.take() {
-                out.push(Directive {
-                    span: s..e,
-                    line: l,
-                    rules: Vec::new(),
-                    all_rules: true,
-                    whole_file: false,
-                    standalone: true,
-                    block: Some(s..offset + pos),
-                    origin: Origin::SafetyAssured,
-                });
-            }
+        } else if let Some(pos) = line.find("-- safety-assured:end")
+            && let Some((s, e, l)) = open_block.take()
+        {
+            out.push(Directive {
+                span: s..e,
+                line: l,
+                rules: Vec::new(),
+                all_rules: true,
+                whole_file: false,
+                standalone: true,
+                block: Some(s..offset + pos),
+                origin: Origin::SafetyAssured,
+            });
         }
         offset += line.len();
     }

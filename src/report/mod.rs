@@ -63,7 +63,7 @@ impl Summary {
     }
 
     /// This summary with one more finding of `severity`.
-    pub fn add(mut self, severity: Severity) -> Summary {
+    pub fn with(mut self, severity: Severity) -> Summary {
         match severity {
             Severity::Error => self.errors += 1,
             Severity::Warning => self.warnings += 1,

@@ -178,7 +178,7 @@ pub fn summary(cx: &ReportContext, width: usize) -> String {
             }
         }
         let mut by_count: Vec<_> = rules.into_iter().collect();
-        by_count.sort_by(|x, y| (y.1.2, y.1.0 + y.1.1).cmp(&(x.1.2, x.1.0 + x.1.1)));
+        by_count.sort_by_key(|x| std::cmp::Reverse((x.1.2, x.1.0 + x.1.1)));
         out.push_str("by rule:\n");
         for (rule, (n, notes, sev)) in &by_count {
             let mut line = format!("  {:>5}  {:<7}  {rule}", n + notes, sev.as_str());
@@ -200,9 +200,9 @@ pub fn summary(cx: &ReportContext, width: usize) -> String {
             match per.last_mut() {
                 Some(last) if last.0 == f.migration => {
                     last.1 += 1;
-                    last.2 = last.2.add(f.severity);
+                    last.2 = last.2.with(f.severity);
                 }
-                _ => per.push((f.migration.as_str(), 1, Summary::default().add(f.severity))),
+                _ => per.push((f.migration.as_str(), 1, Summary::default().with(f.severity))),
             }
         }
         out.push_str("by migration (newest first):\n");
