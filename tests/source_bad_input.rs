@@ -117,7 +117,7 @@ fn a_fifo_in_a_folder_is_reported_and_never_opened() {
     assert!(w.contains("002_b.sql") && w.contains("FIFO"), "{w}");
 
     // Named on the command line: an error (exit 2 in the CLI), not a hang.
-    let err = load(&[fifo.clone()], None, &[]).expect_err("a FIFO is not a migration");
+    let err = load(std::slice::from_ref(&fifo), None, &[]).expect_err("a FIFO is not a migration");
     assert!(err.to_string().contains("FIFO"), "{err}");
 }
 
