@@ -365,10 +365,18 @@ pub fn file_component(name: &str) -> Result<(), QuoteError> {
 /// Comments written through [`comment_text`] never contain one; a hit means a raw name
 /// reached a comment, and the text after it would run as code.
 pub fn comment_ends_early(sql: &str) -> Option<usize> {
-    scan_comments(sql.as_bytes(), 0, 0)
+    scan_comments(sql.as_bytes(), 0, 0, &mut 0)
 }
 
-fn scan_comments(b: &[u8], base: usize, depth: usize) -> Option<usize> {
+/// The number of dollar-quoted strings at the top level of `sql` (outside quotes and
+/// comments), as PostgreSQL's lexer finds them.
+pub fn dollar_quoted_strings(sql: &str) -> usize {
+    let mut n = 0;
+    scan_comments(sql.as_bytes(), 0, 0, &mut n);
+    n
+}
+
+fn scan_comments(b: &[u8], base: usize, depth: usize, dollars: &mut usize) -> Option<usize> {
     let n = b.len();
     let mut i = 0;
     while i < n {
@@ -439,8 +447,12 @@ fn scan_comments(b: &[u8], base: usize, depth: usize) -> Option<usize> {
                         .windows(tag.len())
                         .position(|w| w == tag)
                         .map_or(n, |k| body + k);
+                    if depth == 0 {
+                        *dollars += 1;
+                    }
                     if depth < 4
-                        && let Some(at) = scan_comments(&b[body..end], base + body, depth + 1)
+                        && let Some(at) =
+                            scan_comments(&b[body..end], base + body, depth + 1, &mut 0)
                     {
                         return Some(at);
                     }
@@ -583,6 +595,8 @@ mod tests {
         // Inside a dollar-quoted body (a PL/pgSQL comment).
         let body = "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $x$\n-- on t\rDROP\nBEGIN END $x$;";
         assert!(comment_ends_early(body).is_some());
+        assert_eq!(dollar_quoted_strings(body), 1);
+        assert_eq!(dollar_quoted_strings("SELECT '$x$', \"$y$\" -- $z$\n;"), 0);
         // Inside a quoted identifier or string it is only data.
         assert_eq!(
             comment_ends_early("ALTER TABLE \"a--\rb\" ADD c int; SELECT '--\r';"),
