@@ -38,12 +38,7 @@ impl super::Rule for Rule {
         // A binary-coercible change (varchar widening, varchar → text, timestamp(3) →
         // timestamp) keeps the column's indexes and foreign keys as they are: PostgreSQL
         // reuses them; only a rewrite or a new collation rebuilds them.
-        let rebuilds = drop
-            || collate
-            || cx
-                .locks
-                .iter()
-                .any(|f| &f.table == table && f.rewrite);
+        let rebuilds = drop || collate || cx.locks.iter().any(|f| &f.table == table && f.rewrite);
         if !cx.is_existing(table) || cx.catalog.column(table, column).is_none() {
             return;
         }
