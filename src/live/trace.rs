@@ -128,9 +128,11 @@ pub fn line_of(source: &str, at: usize) -> usize {
     source[..at.min(source.len())].matches('\n').count() + 1
 }
 
-/// The first line of a statement, shortened for tables.
+/// The first line of a statement, shortened for tables, with any credentials it carries
+/// (a dblink connection string, a role's password) redacted.
 pub fn head(sql: &str, max: usize) -> String {
-    let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let redacted = super::connect::redact_sql(sql);
+    let one: String = redacted.split_whitespace().collect::<Vec<_>>().join(" ");
     if one.chars().count() <= max {
         one
     } else {
@@ -798,4 +800,18 @@ fn lost(report: &mut TraceReport, mut traced: TracedStatement, why: &str) {
     report.statements.push(traced);
     report.stopped = Some(what.clone());
     report.escaped = Some(what);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statement_heads_never_show_a_password() {
+        let h = super::head(
+            "SELECT dblink_connect('host=db user=app password=S3cr3tPW dbname=x')",
+            200,
+        );
+        assert!(!h.contains("S3cr3tPW"), "{h}");
+        let h = super::head("ALTER ROLE app PASSWORD 'S3cr3tPW'", 200);
+        assert!(!h.contains("S3cr3tPW"), "{h}");
+    }
 }
