@@ -495,13 +495,17 @@ pub const SECONDARY_RULES: &[&str] = &[
 
 /// Whether `rule` runs on down scripts under `mode`: by default only the rollback rules and
 /// the rules that say the down script fails outright (concurrently-in-transaction,
-/// drop-referenced-table, dependent-objects).
+/// drop-referenced-table, dependent-objects, nested-or-uncommitted-begin) or could not be
+/// read (unparsed-statement).
 pub fn runs_on_down(meta: &RuleMeta, mode: DownScripts) -> bool {
-    // Besides the rollback rules: what makes the down script fail outright.
+    // Besides the rollback rules: what makes the down script fail outright, and a statement
+    // the rollback check could not read.
     const FAILS_THE_DOWN: &[&str] = &[
         "concurrently-in-transaction",
         "drop-referenced-table",
         "dependent-objects",
+        "nested-or-uncommitted-begin",
+        "unparsed-statement",
     ];
     mode == DownScripts::Full
         || meta.category == Category::Rollback
