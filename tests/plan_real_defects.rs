@@ -236,3 +236,50 @@ fn not_null_on_a_backfilled_column_waits_for_the_new_application_and_catches_up(
         .get(0);
     assert!(not_null);
 }
+
+const FAMILY: &str = "CREATE TABLE parent (id bigint PRIMARY KEY);\n\
+     CREATE TABLE child (id bigserial PRIMARY KEY, parent_id bigint);";
+const FAMILY_SEED: &str = "INSERT INTO parent SELECT g FROM generate_series(1, 1000) g;\n\
+     INSERT INTO child (parent_id) SELECT g % 1200 FROM generate_series(1, 5000) g;";
+const FAMILY_MIGRATION: &str = "DELETE FROM child WHERE NOT EXISTS (SELECT 1 FROM parent WHERE parent.id = child.parent_id);\n\
+     ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent (id);";
+
+#[test]
+fn a_cleanup_before_a_foreign_key_catches_up_with_rows_old_versions_wrote_meanwhile() {
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let plan = plan_for(FAMILY, FAMILY_MIGRATION);
+    let (_, mut c) = fresh_db(cluster, "fk_cleanup");
+    c.batch_execute(FAMILY).unwrap();
+    c.batch_execute(FAMILY_SEED).unwrap();
+    let not_valid = plan
+        .steps
+        .iter()
+        .position(|s| s.statements.iter().any(|q| q.contains("NOT VALID")))
+        .expect("a NOT VALID step");
+    for (i, step) in plan.steps.iter().enumerate() {
+        if i <= not_valid {
+            // The old application still writes rows that point nowhere.
+            c.batch_execute("INSERT INTO child (parent_id) VALUES (999999)")
+                .unwrap_or_else(|e| panic!("old application's insert before step {}: {e}", i + 1));
+        }
+        run_steps(&mut c, &plan, std::slice::from_ref(step));
+    }
+    let orphans: i64 = c
+        .query_one(
+            "SELECT count(*) FROM child WHERE parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM parent WHERE parent.id = child.parent_id)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(orphans, 0);
+    let valid: bool = c
+        .query_one(
+            "SELECT convalidated FROM pg_constraint WHERE conname = 'child_parent_fk'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(valid);
+}

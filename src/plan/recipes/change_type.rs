@@ -116,9 +116,12 @@ pub(super) fn change_type(
         format!("keep {n} in sync with {c} on every write"),
         vec![
             format!(
-                "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql{} AS $lockstep$\nBEGIN\n  NEW.{n} := {value_in_row};\n  RETURN NEW;\nEND\n$lockstep$;",
+                "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql{} AS {};",
                 obj(&func),
-                cx.function_settings()
+                cx.function_settings(),
+                dollar_quote(&format!(
+                    "\nBEGIN\n  NEW.{n} := {value_in_row};\n  RETURN NEW;\nEND\n"
+                ))
             ),
             format!(
                 "CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {t} FOR EACH ROW EXECUTE FUNCTION {}();",

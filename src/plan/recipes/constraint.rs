@@ -66,6 +66,11 @@ pub(super) fn add_constraint(
                 "instant (no rows read)",
                 after,
             );
+            // The migration cleaned this table's data first (delete the orphans, fix the
+            // values) and relied on one transaction: in the plan, old application versions
+            // keep writing between that backfill and this constraint. Now that new rows are
+            // checked, run the cleanup once more over what they wrote, then validate.
+            let catch_up = catch_up_cleanups(cx, table, &a);
             let v = cx.ddl(
                 phase,
                 format!("validate {n}: reads every row, writes continue"),
@@ -73,7 +78,7 @@ pub(super) fn add_constraint(
                 table,
                 LockMode::ShareUpdateExclusive,
                 "whole scan, reads and writes continue",
-                std::slice::from_ref(&a),
+                &catch_up,
             );
             if let Some(r) = ref_table {
                 for k in [&a, &v] {
@@ -198,4 +203,40 @@ pub(super) fn add_constraint(
         }
         ConstraintKind::Exclusion => {}
     }
+}
+
+/// Re-runs, after `not_valid` (the key of the NOT VALID step), the data migrations this
+/// migration ran earlier on `table` that are safe to repeat (deletes, and updates whose
+/// batches change nothing the second time). Returns the keys VALIDATE must follow.
+fn catch_up_cleanups(cx: &mut Cx<'_>, table: &ObjName, not_valid: &str) -> Vec<String> {
+    let fills: Vec<Backfilled> = cx
+        .state
+        .backfilled
+        .iter()
+        .filter(|b| &b.table == table)
+        .filter(|b| {
+            matches!(b.op, Op::Delete { .. })
+                || sqlast::batch_dml_guarded(&b.text, None).is_some_and(|d| d.idempotent)
+        })
+        .cloned()
+        .collect();
+    let mut keys = Vec::new();
+    let mut after = vec![not_valid.to_string()];
+    for fill in fills {
+        // A cleanup that cannot be batched again (no usable key) was already planned as
+        // written; VALIDATE then reports what is left, as the original would.
+        if let Ok(Some(k)) = batched(cx, &fill.op, &fill.text, None, &after) {
+            cx.note(
+                &k,
+                format!(
+                    "catch-up: statement {} again, for the rows old application versions wrote \
+                     before the constraint checked new rows",
+                    fill.statement
+                ),
+            );
+            after = vec![k.clone()];
+            keys.push(k);
+        }
+    }
+    vec![keys.pop().unwrap_or_else(|| not_valid.to_string())]
 }

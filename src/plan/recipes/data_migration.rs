@@ -5,9 +5,12 @@ use super::*;
 pub(super) fn data_migration(cx: &mut Cx<'_>, op: &Op) -> Result<(), PlanError> {
     let text = cx.text.to_string();
     let planned = batched(cx, op, &text, None, &[])?.is_some();
-    if planned
-        && let (Op::Update { table, .. }, Some(columns)) = (op, sqlast::update_targets(&text))
-    {
+    let columns = match op {
+        Op::Update { .. } => sqlast::update_targets(&text),
+        Op::Delete { .. } => Some(Vec::new()),
+        _ => None,
+    };
+    if planned && let (Some(table), Some(columns)) = (op.table(), columns) {
         let statement = cx.statement;
         cx.state.backfilled.push(Backfilled {
             table: table.clone(),

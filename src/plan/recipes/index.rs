@@ -40,10 +40,11 @@ pub(super) fn build_index(
 /// CREATE INDEX CONCURRENTLY leaves behind), so a retry can rebuild it.
 pub fn invalid_index_cleanup(index: &ObjName) -> String {
     let reg = literal(&obj(index));
-    format!(
-        "DO $lockstep$\nBEGIN\n  IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass({reg}) AND NOT indisvalid) THEN\n    EXECUTE {};\n  END IF;\nEND\n$lockstep$;",
+    let body = format!(
+        "\nBEGIN\n  IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass({reg}) AND NOT indisvalid) THEN\n    EXECUTE {};\n  END IF;\nEND\n",
         literal(&format!("DROP INDEX {}", obj(index)))
-    )
+    );
+    format!("DO {};", dollar_quote(&body))
 }
 
 pub(super) fn create_index(

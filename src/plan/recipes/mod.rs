@@ -5,7 +5,7 @@
 //! are already safe pass through with their original text.
 
 use super::backfill::{self, BackfillOperation, BackfillRequest, BackfillSpec, BackfillTuning};
-use super::quote::{derived_name, ident, idents, literal, obj};
+use super::quote::{derived_name, dollar_quote, ident, idents, literal, obj};
 use super::{Phase, PlanError, RetryPolicy, StepKind, StepLock, sqlast};
 use crate::catalog::{self, Catalog};
 use crate::locks::{self, LockMode};

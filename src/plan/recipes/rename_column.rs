@@ -59,8 +59,11 @@ pub(super) fn rename_column(
         format!("keep {c} and {n} equal on every write, whichever one the application writes"),
         vec![
             format!(
-                "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $lockstep$\nBEGIN\n  IF TG_OP = 'INSERT' THEN\n    IF NEW.{n} IS NULL THEN NEW.{n} := NEW.{c}; ELSE NEW.{c} := NEW.{n}; END IF;\n  ELSIF NEW.{n} IS DISTINCT FROM OLD.{n} THEN\n    NEW.{c} := NEW.{n};\n  ELSE\n    NEW.{n} := NEW.{c};\n  END IF;\n  RETURN NEW;\nEND\n$lockstep$;",
-                obj(&func)
+                "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS {};",
+                obj(&func),
+                dollar_quote(&format!(
+                    "\nBEGIN\n  IF TG_OP = 'INSERT' THEN\n    IF NEW.{n} IS NULL THEN NEW.{n} := NEW.{c}; ELSE NEW.{c} := NEW.{n}; END IF;\n  ELSIF NEW.{n} IS DISTINCT FROM OLD.{n} THEN\n    NEW.{c} := NEW.{n};\n  ELSE\n    NEW.{n} := NEW.{c};\n  END IF;\n  RETURN NEW;\nEND\n"
+                ))
             ),
             format!(
                 "CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {t} FOR EACH ROW EXECUTE FUNCTION {}();",
