@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+mod apply;
 mod backfill;
 mod baseline;
 mod dry_run;
@@ -65,6 +66,11 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Run batched, resumable backfills from a plan.
     Backfill(backfill::BackfillArgs),
+    /// Apply a plan's steps in order; stops at each deploy point and resumes from there.
+    #[command(
+        after_help = "Examples:\n  lockstep plan db/migrations --format yaml > plan.yaml\n  lockstep apply plan.yaml --database-url postgres://app@db/shop\n  lockstep apply plan.yaml --until-phase expand\n  lockstep apply plan.yaml --dry-run\n\nExit codes: 0 the plan is done, 4 stopped at a deploy point or phase limit (run again to continue), 2 error."
+    )]
+    Apply(apply::ApplyArgs),
     /// Draw the replayed schema: tables, key columns, indexes, views and their dependencies.
     #[command(
         after_help = "Examples:\n  lockstep graph db/migrations --format mermaid\n  lockstep graph db/migrations --at 20240302101500 --format dot | dot -Tsvg > schema.svg\n  lockstep graph migrations --format json"
@@ -116,6 +122,7 @@ pub fn main() -> ExitCode {
         Command::DryRun(args) => dry_run::run(&args, cli.quiet, cli.verbose),
         Command::Plan(args) => plan::run(&args),
         Command::Backfill(args) => backfill::run(&args, cli.quiet),
+        Command::Apply(args) => apply::run(&args, cli.quiet),
         Command::Graph(args) => graph::run(&args),
         Command::Lock(args) => lock::run(&args, cli.quiet),
         Command::Rules => rules::list(),
