@@ -918,7 +918,7 @@ mod tests {
         assert_eq!(
             email,
             vec![
-                "check constraint users_check",
+                "check constraint users_email_check",
                 "index users_email_idx",
                 "view user_emails"
             ]

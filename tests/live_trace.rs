@@ -268,8 +268,10 @@ fn scratch_trace_needs_no_server() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // 0, or 1 when the pending migration has findings at error severity (a type change on
+    // a table of unknown size is one); never an error (2) or a lost transaction (3).
     assert!(
-        out.status.success(),
+        matches!(out.status.code(), Some(0 | 1)),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
