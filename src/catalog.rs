@@ -1007,7 +1007,8 @@ fn add_constraint(t: &mut Table, c: &crate::ops::Constraint, indexes: &mut Map<O
         );
         crate::pgnames::constraint_name(t, &c.kind, &|n: &str| {
             t.constraints.iter().any(|k| k.name == n)
-                || (backed && indexes.contains_key(&ObjName::new(t.name.schema.clone(), n.to_string())))
+                || (backed
+                    && indexes.contains_key(&ObjName::new(t.name.schema.clone(), n.to_string())))
         })
     });
     match &c.kind {

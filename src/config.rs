@@ -524,17 +524,15 @@ impl Config {
         let layout = match &file.layout {
             None => None,
             Some(l) if l == "auto" => None,
-            Some(l) => Some(
-                <Layout as clap::ValueEnum>::from_str(l, true).map_err(|_| {
-                    err(
-                        format!(
-                            "unknown layout `{l}` (auto|{})",
-                            crate::source::layout_names()
-                        ),
-                        key_offset("layout"),
-                    )
-                })?,
-            ),
+            Some(l) => Some(<Layout as clap::ValueEnum>::from_str(l, true).map_err(|_| {
+                err(
+                    format!(
+                        "unknown layout `{l}` (auto|{})",
+                        crate::source::layout_names()
+                    ),
+                    key_offset("layout"),
+                )
+            })?),
         };
         if let Some(rules) = &file.rules {
             for id in rules.keys() {

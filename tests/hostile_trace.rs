@@ -16,8 +16,6 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// The exit code for "the trace lost its transaction" (documented in README and SECURITY.md).
-const EXIT_TRACE_ESCAPED: i32 = 3;
 const UNCHANGED: &str = "rolled back: the database is unchanged";
 
 fn cluster() -> Option<&'static Cluster> {

@@ -212,7 +212,7 @@ fn goose_region_is_every_command_the_server_runs() {
         path: "m.sql".into(),
         source: Arc::from(file),
         range: 0..file.len(),
-        whole_statements: vec![region_start..region_end],
+        whole_statements: std::iter::once(region_start..region_end).collect(),
     };
     let ours = parse_script(&script);
     assert_eq!(ours.len(), 3, "{ours:?}");
