@@ -118,6 +118,25 @@ fn words(sql: &str) -> Vec<W> {
     out
 }
 
+/// Word `i` sits in the column list of `FOREIGN KEY (…)` or `REFERENCES t (…)` (not in a
+/// table's column definitions, where `period` is an ordinary column name).
+fn in_key_column_list(w: &[W], i: usize) -> bool {
+    let depth = w[i].depth;
+    let mut j = i;
+    while j > 0 && w[j].depth >= depth {
+        j -= 1;
+    }
+    // w[j] is the opening parenthesis; what stands before it decides.
+    let before = |k: usize| {
+        j.checked_sub(k)
+            .and_then(|x| w.get(x))
+            .map_or("", |x| x.text.as_str())
+    };
+    before(1) == "key"
+        || before(2) == "references"
+        || (before(4) == "references" && before(2) == ".")
+}
+
 /// The newest PostgreSQL syntax `sql` (one statement) uses, when it is 16 or later.
 pub fn min_pg_version(sql: &str) -> Option<MinPgVersion> {
     if sql.len() > MAX_SCAN {
@@ -150,7 +169,12 @@ pub fn min_pg_version(sql: &str) -> Option<MinPgVersion> {
                 note(18, "NOT ENFORCED / ENFORCED constraint")
             }
             "overlaps" if is_table_ddl && prev == "without" => note(18, "WITHOUT OVERLAPS"),
-            "period" if is_table_ddl && w[i].depth >= 1 && (prev == "(" || prev == ",") => {
+            "period"
+                if is_table_ddl
+                    && w[i].depth >= 1
+                    && (prev == "(" || prev == ",")
+                    && in_key_column_list(&w, i) =>
+            {
                 note(18, "PERIOD in a foreign key")
             }
             "inherit" if first == "alter" && is_table_ddl && constraint_alter(&w, i) => {
@@ -262,6 +286,22 @@ fn table_not_null(w: &[W], i: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_named_period_is_not_the_pg18_keyword() {
+        assert_eq!(
+            min_pg_version("CREATE TABLE totp (id int, period integer, digits int)"),
+            None
+        );
+        assert_eq!(
+            min_pg_version("CREATE TABLE totp (id int, period integer)"),
+            None
+        );
+        let v = min_pg_version(
+            "ALTER TABLE b ADD FOREIGN KEY (id, PERIOD valid_at) REFERENCES a (id, PERIOD valid_at)",
+        );
+        assert_eq!(v.map(|v| v.version), Some(18));
+    }
 
     fn v(sql: &str) -> Option<u32> {
         min_pg_version(sql).map(|m| m.version)
