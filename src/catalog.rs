@@ -820,6 +820,31 @@ impl Catalog {
                     i.name = ObjName::new(name.schema.clone(), new_name.clone());
                     self.indexes.insert(i.name.clone(), i);
                 }
+                // Renaming the index behind a primary key, unique or exclusion constraint
+                // renames the constraint too (PostgreSQL keeps their names equal).
+                let owner = self
+                    .tables
+                    .iter()
+                    .find(|(t, table)| {
+                        t.schema == name.schema
+                            && table.constraints.iter().any(|c| {
+                                c.name == name.name
+                                    && matches!(
+                                        c.kind,
+                                        ConstraintKind::PrimaryKey { .. }
+                                            | ConstraintKind::Unique { .. }
+                                            | ConstraintKind::Exclusion
+                                    )
+                            })
+                    })
+                    .map(|(t, _)| t.clone());
+                if let Some(t) = owner
+                    && let Some(table) = self.tables.get_mut(&t)
+                {
+                    for c in table.constraints.iter_mut().filter(|c| c.name == name.name) {
+                        c.name = new_name.clone();
+                    }
+                }
             }
             Op::CreateView {
                 name,

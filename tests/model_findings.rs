@@ -885,3 +885,21 @@ CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-0
         Some(LockMode::ShareUpdateExclusive)
     );
 }
+
+#[test]
+fn renaming_the_index_behind_a_unique_constraint_renames_the_constraint() {
+    // lemmy's inbox_unique migration: the constraint is dropped by the index's new name.
+    let setup = "CREATE TABLE person (id bigint PRIMARY KEY, inbox_url text NOT NULL, \
+                 CONSTRAINT idx_person_inbox_url UNIQUE (inbox_url));\n\
+                 ALTER INDEX idx_person_inbox_url RENAME TO person_inbox_url_key;";
+    let case = "ALTER TABLE person DROP CONSTRAINT person_inbox_url_key;";
+    let mut server = db(setup);
+    assert_eq!(refuses(&mut server, case), None, "PostgreSQL accepts it");
+    let stale = "ALTER TABLE person DROP CONSTRAINT idx_person_inbox_url;";
+    assert!(
+        refuses(&mut server, stale).is_some(),
+        "the old name is gone"
+    );
+    assert!(said(&lint(setup, case), "statement-will-fail").is_empty());
+    assert!(!said(&lint(setup, stale), "statement-will-fail").is_empty());
+}
