@@ -240,7 +240,10 @@ fn run_case(
         return o;
     }
     let mut c = match cluster.connect(&base) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            let _ = c.batch_execute("SET statement_timeout = '120s'");
+            c
+        }
         Err(e) => {
             o.verdict = "setup failed".into();
             o.history = e.to_string();
@@ -280,8 +283,10 @@ fn run_case(
             return o;
         }
     }
-    // The original migration.
+    // The original migration (bounded: a real migration's DO loop over seeded rows can
+    // take far longer than the suite should wait).
     let mut orig = cluster.connect(&orig_db).expect("connect");
+    let _ = orig.batch_execute("SET statement_timeout = '120s'");
     let m = &loaded.migrations[target];
     let orig_ok = run_script(&mut orig, m.up.text(), m.in_transaction);
     o.original = match &orig_ok {
@@ -314,7 +319,9 @@ fn run_case(
             .collect()
     };
     let writer = Writer::start(cluster, &plan_db, &writable, old_columns.clone(), cfg.rate);
-    let mut runner = Db::from_client(cluster.connect(&plan_db).expect("connect"), plan_db.clone());
+    let mut runner_client = cluster.connect(&plan_db).expect("connect");
+    let _ = runner_client.batch_execute("SET statement_timeout = '120s'");
+    let mut runner = Db::from_client(runner_client, plan_db.clone());
     // The default refuses a backfill on a table with user triggers, naming them; the
     // suite's tables all have one (the updated_at-style trigger), so it says how to run.
     let mut opts = ApplyOptions {
