@@ -70,7 +70,7 @@ pub(super) fn add_constraint(
             // values) and relied on one transaction: in the plan, old application versions
             // keep writing between that backfill and this constraint. Now that new rows are
             // checked, run the cleanup once more over what they wrote, then validate.
-            let catch_up = catch_up_cleanups(cx, table, &a);
+            let catch_up = catch_up_cleanups(cx, table, &body, &a);
             let v = cx.ddl(
                 phase,
                 format!("validate {n}: reads every row, writes continue"),
@@ -208,15 +208,29 @@ pub(super) fn add_constraint(
 /// Re-runs, after `not_valid` (the key of the NOT VALID step), the data migrations this
 /// migration ran earlier on `table` that are safe to repeat (deletes, and updates whose
 /// batches change nothing the second time). Returns the keys VALIDATE must follow.
-fn catch_up_cleanups(cx: &mut Cx<'_>, table: &ObjName, not_valid: &str) -> Vec<String> {
+fn catch_up_cleanups(
+    cx: &mut Cx<'_>,
+    table: &ObjName,
+    constraint_sql: &str,
+    not_valid: &str,
+) -> Vec<String> {
+    // Only cleanups the constraint depends on: deletes, and updates of a column it names.
+    let words: HashSet<String> = constraint_sql
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
     let fills: Vec<Backfilled> = cx
         .state
         .backfilled
         .iter()
         .filter(|b| &b.table == table)
-        .filter(|b| {
-            matches!(b.op, Op::Delete { .. })
-                || sqlast::batch_dml_guarded(&b.text, None).is_some_and(|d| d.idempotent)
+        .filter(|b| match b.op {
+            Op::Delete { .. } => true,
+            _ => {
+                b.columns.iter().any(|c| words.contains(&c.to_lowercase()))
+                    && sqlast::batch_dml_guarded(&b.text, None).is_some_and(|d| d.idempotent)
+            }
         })
         .cloned()
         .collect();
@@ -225,7 +239,7 @@ fn catch_up_cleanups(cx: &mut Cx<'_>, table: &ObjName, not_valid: &str) -> Vec<S
     for fill in fills {
         // A cleanup that cannot be batched again (no usable key) was already planned as
         // written; VALIDATE then reports what is left, as the original would.
-        if let Ok(Some(k)) = batched(cx, &fill.op, &fill.text, None, &after) {
+        if let Ok(Some(k)) = batched(cx, &fill.op, &fill.text, None, Some(fill.statement), &after) {
             cx.note(
                 &k,
                 format!(

@@ -4,7 +4,7 @@ use super::*;
 
 pub(super) fn data_migration(cx: &mut Cx<'_>, op: &Op) -> Result<(), PlanError> {
     let text = cx.text.to_string();
-    let planned = batched(cx, op, &text, None, &[])?.is_some();
+    let planned = batched(cx, op, &text, None, None, &[])?.is_some();
     let columns = match op {
         Op::Update { .. } => sqlast::update_targets(&text),
         Op::Delete { .. } => Some(Vec::new()),
@@ -24,13 +24,15 @@ pub(super) fn data_migration(cx: &mut Cx<'_>, op: &Op) -> Result<(), PlanError> 
 }
 
 /// Plans `text` (the statement of `op`, or a variant of it) as a batched backfill, with
-/// `guard` added to its WHERE. Returns the backfill step's key, or `None` when the shape
-/// cannot be batched (then the statement runs as written).
+/// `guard` added to its WHERE. `catch_up_of` names the statement a catch-up pass repeats
+/// (its job gets a name of its own). Returns the backfill step's key, or `None` when the
+/// shape cannot be batched (then the statement runs as written).
 pub(super) fn batched(
     cx: &mut Cx<'_>,
     op: &Op,
     text: &str,
     guard: Option<&str>,
+    catch_up_of: Option<usize>,
     after: &[String],
 ) -> Result<Option<String>, PlanError> {
     let Some(b) = sqlast::batch_dml_guarded(text, guard) else {
@@ -84,7 +86,9 @@ pub(super) fn batched(
             cx.migration,
             walked.qualified(),
             cx.statement,
-            if guard.is_some() { "-catch-up" } else { "" }
+            catch_up_of
+                .map(|s| format!("-catch-up-{s}"))
+                .unwrap_or_default()
         ),
         table: &walked,
         key: key_cols,

@@ -99,6 +99,7 @@ pub(super) fn set_not_null(
         &fill.op,
         &fill.text,
         Some(&guard),
+        Some(fill.statement),
         std::slice::from_ref(&a),
     )?;
     let last = match catch_up {
