@@ -283,3 +283,23 @@ fn a_cleanup_before_a_foreign_key_catches_up_with_rows_old_versions_wrote_meanwh
         .get(0);
     assert!(valid);
 }
+
+#[test]
+fn one_statement_dropping_several_columns_or_tables_drops_each_once() {
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    // openmeter's customer_drop_providers: three columns in one ALTER TABLE.
+    let base = "CREATE TABLE customers (id bigint PRIMARY KEY, a text, b text, c text);\n\
+                CREATE TABLE old_one (id int);\nCREATE TABLE old_two (id int);";
+    let migration = "ALTER TABLE customers DROP COLUMN a, DROP COLUMN b, DROP COLUMN c;\n\
+                     DROP TABLE old_one, old_two;";
+    let (mut orig, mut planned, plan) = twin(
+        cluster,
+        "multi_drop",
+        base,
+        "INSERT INTO customers SELECT g, 'a', 'b', 'c' FROM generate_series(1, 100) g;",
+        migration,
+    );
+    assert_same_schema(&mut orig, &mut planned, &plan);
+}

@@ -78,10 +78,35 @@ pub(super) fn drop_column(cx: &mut Cx<'_>, op: &Op, table: &ObjName, column: &st
         cx.requires(&k, &d);
         last = vec![k];
     }
-    let k = cx.pass_through(std::slice::from_ref(op), None);
-    set_phase(cx, &k, Phase::Contract);
-    if let Some(dr) = cx.out.iter_mut().find(|x| x.key == k) {
-        dr.after = last;
-    }
+    let k = if cx.multi {
+        // One command of a multi-command ALTER TABLE: drop this column alone (the
+        // statement's text would drop all of them, once per column).
+        let Op::DropColumn {
+            if_exists, cascade, ..
+        } = op
+        else {
+            return;
+        };
+        cx.ddl(
+            Phase::Contract,
+            format!("drop {t}.{c}"),
+            vec![format!(
+                "ALTER TABLE {t} DROP COLUMN {}{c}{};",
+                if *if_exists { "IF EXISTS " } else { "" },
+                if *cascade { " CASCADE" } else { "" }
+            )],
+            table,
+            LockMode::AccessExclusive,
+            "instant (catalog only)",
+            &last,
+        )
+    } else {
+        let k = cx.pass_through(std::slice::from_ref(op), None);
+        set_phase(cx, &k, Phase::Contract);
+        if let Some(dr) = cx.out.iter_mut().find(|x| x.key == k) {
+            dr.after = last;
+        }
+        k
+    };
     cx.requires(&k, &d);
 }

@@ -115,6 +115,9 @@ struct Cx<'a> {
     migration: &'a str,
     created_here: &'a HashSet<ObjName>,
     state: &'a mut MigrationState,
+    /// The statement has several commands (a multi-command ALTER TABLE): a recipe for one
+    /// of them must not pass the whole statement's text through.
+    multi: bool,
     out: Vec<Draft>,
     seq: usize,
 }
@@ -446,6 +449,7 @@ pub fn plan_statement(
         migration,
         created_here,
         state,
+        multi: ops.len() > 1,
         out: Vec::new(),
         seq: 0,
     };
@@ -760,14 +764,37 @@ fn recipe(cx: &mut Cx<'_>, op: &Op) -> Result<(), PlanError> {
             drop_column(cx, op, table, column);
             Ok(())
         }
-        Op::DropTable { table, .. } => {
+        Op::DropTable {
+            table,
+            if_exists,
+            cascade,
+        } => {
             let d = cx.deploy(
                 Phase::Contract,
                 format!("the application no longer reads or writes {}", obj(table)),
                 &[],
             );
-            let k = cx.pass_through(std::slice::from_ref(op), None);
-            set_phase(cx, &k, Phase::Contract);
+            let k = if cx.multi {
+                // `DROP TABLE a, b`: one step per table, not the whole text once per table.
+                cx.ddl(
+                    Phase::Contract,
+                    format!("drop table {}", obj(table)),
+                    vec![format!(
+                        "DROP TABLE {}{}{};",
+                        if *if_exists { "IF EXISTS " } else { "" },
+                        obj(table),
+                        if *cascade { " CASCADE" } else { "" }
+                    )],
+                    table,
+                    LockMode::AccessExclusive,
+                    "instant (catalog only)",
+                    std::slice::from_ref(&d),
+                )
+            } else {
+                let k = cx.pass_through(std::slice::from_ref(op), None);
+                set_phase(cx, &k, Phase::Contract);
+                k
+            };
             cx.requires(&k, &d);
             Ok(())
         }
