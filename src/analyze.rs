@@ -165,7 +165,9 @@ fn run_script(
         Vec::with_capacity(if linted { statements.len() } else { 0 });
 
     for stmt in &statements {
-        if stmt.parsed_by == ParsedBy::Unparsed {
+        if stmt.parsed_by == ParsedBy::Unparsed
+            || stmt.ops.iter().any(|o| matches!(o, Op::NotAnalysed { .. }))
+        {
             // It may have changed any table: what was known in full is known in part now.
             catalog.blind_spot();
         }
@@ -619,6 +621,7 @@ pub fn inline_migration(order: usize, name: &str, sql: &str, in_transaction: boo
             source: source.clone(),
             range: 0..sql.len(),
             whole_statements: Vec::new(),
+            host: None,
         },
         down: None,
         in_transaction,

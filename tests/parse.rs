@@ -131,6 +131,7 @@ fn script_range_offsets_are_absolute_and_goose_regions_split_per_command() {
         source: Arc::from(file),
         range: 0..down_at,
         whole_statements: std::iter::once(region_start..region_end).collect(),
+        host: None,
     };
     let st = parse_script(&up);
     // goose sends the region as one message, but the server runs each command in it: each
@@ -152,6 +153,7 @@ fn script_range_offsets_are_absolute_and_goose_regions_split_per_command() {
         source: Arc::from(file),
         range: down_at..file.len(),
         whole_statements: std::iter::once(region_start..region_end).collect(),
+        host: None,
     };
     let st = parse_script(&down);
     assert_eq!(st.len(), 1);
@@ -1219,6 +1221,7 @@ fn invalid_script_range_yields_nothing() {
         source: Arc::from("SELECT 'é'"),
         range: 0..9, // splits the two-byte é
         whole_statements: vec![],
+        host: None,
     };
     assert!(parse_script(&script).is_empty());
 }

@@ -213,6 +213,7 @@ fn goose_region_is_every_command_the_server_runs() {
         source: Arc::from(file),
         range: 0..file.len(),
         whole_statements: std::iter::once(region_start..region_end).collect(),
+        host: None,
     };
     let ours = parse_script(&script);
     assert_eq!(ours.len(), 3, "{ours:?}");

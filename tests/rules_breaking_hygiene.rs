@@ -298,6 +298,7 @@ fn down_scripts_are_not_judged_by_breaking_rules() {
         source: down.into(),
         range: 0..down.len(),
         whole_statements: Vec::new(),
+        host: None,
     });
     let setup = inline_migration(
         0,

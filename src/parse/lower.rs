@@ -235,6 +235,8 @@ fn combine(parts: Vec<Lowered>) -> Lowered {
                 any_read = true;
                 any_unread = true;
             }
+            // Not produced by the SQL path.
+            ParsedBy::Dsl => any_read = true,
             ParsedBy::Fallback => {
                 any_read = true;
                 if by == ParsedBy::Sqlparser {

@@ -17,6 +17,7 @@ pub mod types;
 
 use crate::ops::Op;
 use crate::source::Script;
+use crate::source::host::{HostBody, HostStatement};
 use serde::Serialize;
 use std::ops::Range;
 
@@ -32,6 +33,9 @@ pub enum ParsedBy {
     Partial,
     /// Neither: `ops` is empty and `error` says why.
     Unparsed,
+    /// Read from a host-language migration call (Rails, Django, Alembic, TypeORM, Knex,
+    /// Sequelize DSL) by its front end, not from SQL text.
+    Dsl,
 }
 
 /// Syntax that needs a newer PostgreSQL than some servers run.
@@ -65,6 +69,9 @@ pub struct Statement {
 /// Splits and parses one script. Never panics; every byte of non-whitespace, non-comment
 /// text ends up in some statement's span.
 pub fn parse_script(script: &Script) -> Vec<Statement> {
+    if let Some(calls) = &script.host {
+        return calls.iter().flat_map(host_statements).collect();
+    }
     let base = script.range.start;
     // A range that is out of bounds or not on char boundaries is a caller bug; yield nothing
     // rather than panic.
@@ -93,6 +100,36 @@ pub fn parse_script(script: &Script) -> Vec<Statement> {
         .collect()
 }
 
+/// The statements of one host-language call: its ops, or the raw SQL it sends split and
+/// parsed, with spans in the host file (exact inside a verbatim literal, else the call's).
+fn host_statements(call: &HostStatement) -> Vec<Statement> {
+    let statement = |ops: Vec<Op>| Statement {
+        span: call.span.clone(),
+        ops,
+        parsed_by: ParsedBy::Dsl,
+        error: None,
+        min_pg_version: None,
+        region: None,
+    };
+    match &call.body {
+        HostBody::Ops(ops) => vec![statement(ops.clone())],
+        HostBody::NotAnalysed { what } => {
+            vec![statement(vec![Op::NotAnalysed { what: what.clone() }])]
+        }
+        HostBody::Sql { text, verbatim_at } => parse_sql(text)
+            .into_iter()
+            .map(|mut s| {
+                s.span = match verbatim_at {
+                    Some(at) => s.span.start + at..s.span.end + at,
+                    None => call.span.clone(),
+                };
+                s.region = None;
+                s
+            })
+            .collect(),
+    }
+}
+
 /// Parses a SQL string (a whole script) and returns its statements; spans are offsets into `sql`.
 pub fn parse_sql(sql: &str) -> Vec<Statement> {
     let script = Script {
@@ -100,6 +137,7 @@ pub fn parse_sql(sql: &str) -> Vec<Statement> {
         source: sql.into(),
         range: 0..sql.len(),
         whole_statements: Vec::new(),
+        host: None,
     };
     parse_script(&script)
 }

@@ -364,7 +364,13 @@ pub fn files(
             | Layout::Liquibase
             | Layout::Sqitch
             | Layout::Atlas
-            | Layout::Folder => out.push(PlannedFile {
+            | Layout::Folder
+            | Layout::Rails
+            | Layout::Django
+            | Layout::Alembic
+            | Layout::Typeorm
+            | Layout::Knex
+            | Layout::Sequelize => out.push(PlannedFile {
                 path: PathBuf::from(format!("{name}.sql")),
                 contents: format!(
                     "{}{}{body}\n",

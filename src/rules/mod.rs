@@ -35,6 +35,7 @@ mod long_work_after_strong_lock;
 mod missing_lock_timeout;
 mod missing_statement_timeout;
 mod nested_or_uncommitted_begin;
+mod not_analysed;
 mod refresh_materialized_view_non_concurrently;
 mod reindex_non_concurrently;
 mod schema_and_data_in_one_transaction;
@@ -109,6 +110,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &attach_partition_without_check::Rule,
         &detach_partition_non_concurrently::Rule,
         &truncate::Rule,
+        &not_analysed::Rule,
         &lock_table::Rule,
         &create_trigger_on_existing_table::Rule,
         // rewrite

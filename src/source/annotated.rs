@@ -182,6 +182,7 @@ pub(crate) fn migration(
         source: source.clone(),
         range: section.range.clone(),
         whole_statements: section.whole_statements.clone(),
+        host: None,
     };
     let up = script(sections.up.as_ref()?);
     let down = sections.down.as_ref().map(script);

@@ -98,6 +98,12 @@ fn detect_inner(
 ) -> Result<(Layout, String), String> {
     let top_file =
         |name: &str| count(&|e| e.rel.components().count() == 1 && e.file_name() == name);
+    // Host-language frameworks (their files are not SQL).
+    for (layout, detect) in super::HOST_DETECTORS {
+        if let Some(why) = detect(entries) {
+            return Ok((*layout, why));
+        }
+    }
     if top_file("sqitch.plan") > 0 {
         return Ok((Layout::Sqitch, "sqitch.plan".into()));
     }

@@ -58,6 +58,9 @@ pub struct Discovered {
 
 /// Whether `dir` itself is a migration folder (see the module docs).
 pub fn is_migration_folder(dir: &Path) -> bool {
+    if super::is_host_folder(dir) {
+        return true;
+    }
     let Ok(read) = std::fs::read_dir(dir) else {
         return false;
     };

@@ -300,6 +300,7 @@ pub(super) fn collect(inputs: &mut Inputs) -> Result<Vec<Migration>, SourceError
                     source: text.clone(),
                     range: *body_start..end,
                     whole_statements: Vec::new(),
+                    host: None,
                 },
                 None,
                 in_transaction,

@@ -10,12 +10,14 @@
 //! files found under the given paths into migrations; `mod.rs` orders them and checks
 //! for duplicate versions, so every layout gets the same ordering rules.
 
+mod alembic;
 mod annotated;
 mod atlas;
 mod dbmate;
 mod detect;
 mod diesel;
 mod discover;
+mod django;
 mod dotted;
 mod drizzle;
 mod files;
@@ -23,14 +25,19 @@ mod flyway;
 mod folder;
 mod golang_migrate;
 mod goose;
+pub mod host;
+mod knex;
 mod liquibase;
 mod plain;
 mod pop;
 mod prisma;
+mod rails;
 mod scan;
+mod sequelize;
 mod sqitch;
 mod sql_migrate;
 mod sqlx;
+mod typeorm;
 mod version;
 mod versioned_dirs;
 
@@ -75,11 +82,23 @@ pub enum Layout {
     Atlas,
     /// Any other folder of `.sql` files, read in path order.
     Folder,
+    /// Rails (ActiveRecord): `db/migrate/<version>_<name>.rb`.
+    Rails,
+    /// Django: `<app>/migrations/NNNN_<name>.py`, ordered by their dependency graph.
+    Django,
+    /// Alembic: `versions/*.py`, ordered by `revision` / `down_revision`.
+    Alembic,
+    /// TypeORM: `<timestamp>-<Name>.ts|js` classes with `up` / `down`.
+    Typeorm,
+    /// Knex: `migrations/<timestamp>_<name>.js|ts` with `exports.up` / `exports.down`.
+    Knex,
+    /// Sequelize: `migrations/<timestamp>-<name>.js` with `up` / `down`.
+    Sequelize,
 }
 
 impl Layout {
     /// Every layout, in the order `--layout` lists them.
-    pub const ALL: [Layout; 17] = [
+    pub const ALL: [Layout; 23] = [
         Layout::Plain,
         Layout::Diesel,
         Layout::Sqlx,
@@ -97,6 +116,12 @@ impl Layout {
         Layout::Sqitch,
         Layout::Atlas,
         Layout::Folder,
+        Layout::Rails,
+        Layout::Django,
+        Layout::Alembic,
+        Layout::Typeorm,
+        Layout::Knex,
+        Layout::Sequelize,
     ];
 
     /// The name users write (`golang-migrate`), as `--layout` accepts it.
@@ -119,6 +144,12 @@ impl Layout {
             Layout::Sqitch => "sqitch",
             Layout::Atlas => "atlas",
             Layout::Folder => "folder",
+            Layout::Rails => "rails",
+            Layout::Django => "django",
+            Layout::Alembic => "alembic",
+            Layout::Typeorm => "typeorm",
+            Layout::Knex => "knex",
+            Layout::Sequelize => "sequelize",
         }
     }
 
@@ -134,6 +165,13 @@ impl Layout {
             | Layout::Sqitch
             | Layout::Folder => Layout::Plain,
             Layout::Atlas => Layout::Sqlx,
+            // Until a front end writes its own framework's files, plans are SQL files.
+            Layout::Rails
+            | Layout::Django
+            | Layout::Alembic
+            | Layout::Typeorm
+            | Layout::Knex
+            | Layout::Sequelize => Layout::Plain,
             other => other,
         }
     }
@@ -161,7 +199,15 @@ impl Layout {
             | Layout::Liquibase
             | Layout::Sqitch
             | Layout::Atlas
-            | Layout::Folder => Order::Given,
+            | Layout::Folder
+            // The front ends return migrations in the framework's order (version numbers,
+            // dependency graphs, revision chains, timestamps).
+            | Layout::Rails
+            | Layout::Django
+            | Layout::Alembic
+            | Layout::Typeorm
+            | Layout::Knex
+            | Layout::Sequelize => Order::Given,
         }
     }
 
@@ -186,6 +232,12 @@ impl Layout {
             | Layout::Sqitch
             | Layout::Atlas
             | Layout::Folder => None,
+            Layout::Rails => Some("schema_migrations"),
+            Layout::Django => Some("django_migrations"),
+            Layout::Alembic => Some("alembic_version"),
+            Layout::Typeorm => Some("migrations"),
+            Layout::Knex => Some("knex_migrations"),
+            Layout::Sequelize => Some("SequelizeMeta"),
         }
     }
 
@@ -223,6 +275,17 @@ impl Layout {
                 "scripts run under psql in autocommit: leave the statement outside BEGIN/COMMIT"
             }
             Layout::Atlas => "atlas: add `-- atlas:txmode none` at the top of the file",
+            Layout::Rails => "rails: add `disable_ddl_transaction!` to the migration class",
+            Layout::Django => "django: set `atomic = False` on the Migration class",
+            Layout::Alembic => {
+                "alembic: run the operation inside `with op.get_context().autocommit_block():`"
+            }
+            Layout::Typeorm => "typeorm: set `transaction = false` on the migration class",
+            Layout::Knex => "knex: export `config = { transaction: false }` from the migration",
+            Layout::Sequelize => {
+                "sequelize: do not pass a transaction to the query (migrations are not \
+                 wrapped unless you wrap them)"
+            }
         }
     }
 
@@ -242,6 +305,27 @@ impl std::fmt::Display for Layout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Layout detection for the host-language front ends, strongest evidence first.
+type HostDetector = fn(&[files::Entry]) -> Option<String>;
+const HOST_DETECTORS: &[(Layout, HostDetector)] = &[
+    (Layout::Rails, rails::detect),
+    (Layout::Django, django::detect),
+    (Layout::Alembic, alembic::detect),
+    (Layout::Typeorm, typeorm::detect),
+    (Layout::Knex, knex::detect),
+    (Layout::Sequelize, sequelize::detect),
+];
+
+/// Whether `dir` holds migrations of a host-language framework (for discovery).
+pub(crate) fn is_host_folder(dir: &Path) -> bool {
+    rails::is_folder(dir)
+        || django::is_folder(dir)
+        || alembic::is_folder(dir)
+        || typeorm::is_folder(dir)
+        || knex::is_folder(dir)
+        || sequelize::is_folder(dir)
 }
 
 /// How a framework orders migrations.
@@ -267,6 +351,10 @@ pub struct Script {
     /// Regions that must stay one statement whatever their semicolons say
     /// (goose `StatementBegin`/`StatementEnd`). Absolute byte offsets into `source`.
     pub whole_statements: Vec<Range<usize>>,
+    /// For a migration written in a host language (Ruby, Python, TypeScript): its calls,
+    /// read by the framework's front end. The parser then uses these instead of splitting
+    /// `source` as SQL (see [`host`]).
+    pub host: Option<Arc<[host::HostStatement]>>,
 }
 
 impl Script {
@@ -283,6 +371,24 @@ impl Script {
             range: start..source.len(),
             source,
             whole_statements: Vec::new(),
+            host: None,
+        }
+    }
+
+    /// A script of a host-language migration: the calls its front end read from `range`
+    /// of the file (the `up` or `down` method body, or the whole file).
+    pub fn host(
+        path: &Path,
+        source: Arc<str>,
+        range: Range<usize>,
+        calls: Vec<host::HostStatement>,
+    ) -> Script {
+        Script {
+            path: path.to_path_buf(),
+            source,
+            range,
+            whole_statements: Vec::new(),
+            host: Some(calls.into()),
         }
     }
 }
@@ -470,6 +576,12 @@ fn collect(layout: Layout, inputs: &mut Inputs) -> Result<Vec<Migration>, Source
         Layout::Sqitch => sqitch::collect(inputs),
         Layout::Atlas => atlas::collect(inputs),
         Layout::Folder => folder::collect(inputs),
+        Layout::Rails => rails::collect(inputs),
+        Layout::Django => django::collect(inputs),
+        Layout::Alembic => alembic::collect(inputs),
+        Layout::Typeorm => typeorm::collect(inputs),
+        Layout::Knex => knex::collect(inputs),
+        Layout::Sequelize => sequelize::collect(inputs),
     }
 }
 
