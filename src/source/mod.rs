@@ -26,6 +26,7 @@ mod folder;
 mod golang_migrate;
 mod goose;
 pub mod host;
+mod js;
 mod knex;
 mod liquibase;
 mod plain;
