@@ -303,3 +303,40 @@ fn one_statement_dropping_several_columns_or_tables_drops_each_once() {
     );
     assert_same_schema(&mut orig, &mut planned, &plan);
 }
+
+#[test]
+fn a_not_null_column_without_default_on_an_existing_table_is_refused_not_planned() {
+    // openmeter's customer_drop_key: `ADD COLUMN namespace varchar NOT NULL` with no
+    // default. The old planner added it nullable and validated a NOT NULL check later,
+    // which failed as soon as the table (or the old application) had a row.
+    let base = "CREATE TABLE customer_subjects (id bigint PRIMARY KEY, subject_key text NOT NULL);";
+    let migration =
+        "ALTER TABLE customer_subjects ADD COLUMN namespace character varying NOT NULL;";
+    let err = lockstep::plan::plan_sql(&catalog_of(base), "test", migration, &options())
+        .expect_err("a NOT NULL column without default cannot be planned on an existing table");
+    let msg = err.to_string();
+    for part in ["statement 1", "namespace", "customer_subjects", "DEFAULT"] {
+        assert!(msg.contains(part), "{part:?} missing from: {msg}");
+    }
+    // With a default, or on a table the migration creates, it is planned as before.
+    let with_default = "ALTER TABLE customer_subjects ADD COLUMN namespace character varying NOT NULL DEFAULT 'default';";
+    assert!(lockstep::plan::plan_sql(&catalog_of(base), "test", with_default, &options()).is_ok());
+    let created = "CREATE TABLE fresh (id bigint PRIMARY KEY);\nALTER TABLE fresh ADD COLUMN n text NOT NULL;";
+    assert!(lockstep::plan::plan_sql(&catalog_of(base), "test", created, &options()).is_ok());
+    // The refusal is what the server does: the original fails once the table has a row.
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let (_, mut c) = fresh_db(cluster, "nn_nodefault");
+    c.batch_execute(base).unwrap();
+    c.batch_execute("INSERT INTO customer_subjects VALUES (1, 'k')")
+        .unwrap();
+    let e = c
+        .batch_execute(migration)
+        .expect_err("the original fails on a row");
+    assert!(
+        e.as_db_error()
+            .is_some_and(|d| d.message().contains("contains null values")),
+        "{e}"
+    );
+}

@@ -227,6 +227,21 @@ pub enum PlanError {
     /// Rendering failed.
     #[error("cannot render the plan: {0}")]
     Render(String),
+    /// `ADD COLUMN … NOT NULL` without a default on a table that exists: the original only
+    /// works while the table is empty, and during a rollout old application versions keep
+    /// inserting rows without the column, so no plan can end in the migration's schema.
+    #[error(
+        "statement {statement}: cannot plan ADD COLUMN {column} NOT NULL on {table}: the column has no default, so \
+         the statement only works while {table} is empty, and during a rollout the running \
+         application keeps inserting rows without {column}; give it a DEFAULT (a constant \
+         default is instant on PostgreSQL 11+), or add it nullable, fill it with an UPDATE \
+         and deploy an application that writes it, then SET NOT NULL in a later migration"
+    )]
+    NotNullWithoutDefault {
+        statement: usize,
+        table: String,
+        column: String,
+    },
     /// The migration holds something no generated SQL may carry (a NUL character).
     #[error("{0}")]
     Unsafe(String),

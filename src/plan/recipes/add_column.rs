@@ -10,6 +10,15 @@ pub(super) fn add_column(
     column: &ColumnDef,
     if_not_exists: bool,
 ) -> Result<(), PlanError> {
+    if column.not_null && column.default.is_none() && column.generated.is_none() {
+        // The original fails on any row, and old application versions insert rows while
+        // the plan runs: there is no order of steps that ends in the migration's schema.
+        return Err(PlanError::NotNullWithoutDefault {
+            statement: cx.statement,
+            table: table.to_string(),
+            column: column.name.clone(),
+        });
+    }
     let t = obj(table);
     let c = ident(&column.name);
     let volatile = column.default.as_ref().filter(|d| d.volatile);
@@ -57,21 +66,6 @@ pub(super) fn add_column(
             &last,
         )?;
         last = vec![b];
-    } else if column.not_null && column.default.is_none() {
-        let d = cx.deploy(
-            Phase::Backfill,
-            format!("the application writes {t}.{c} on every insert"),
-            &last,
-        );
-        cx.note(
-            &add,
-            format!(
-                "{c} has no default: existing rows stay NULL until you give them a value \
-                 (the original statement fails on a non-empty table); write that UPDATE as a \
-                 data migration before the NOT NULL steps"
-            ),
-        );
-        last = vec![d];
     }
     if column.not_null {
         let k = not_null_dance(cx, table, &column.name, Phase::Contract, &last);
