@@ -32,6 +32,7 @@ mod liquibase;
 mod plain;
 mod pop;
 mod prisma;
+mod python;
 mod rails;
 mod scan;
 mod sequelize;
