@@ -56,6 +56,8 @@ pub(super) struct Prepared {
     pub layout: Layout,
     pub config: Config,
     pub fail_on: Severity,
+    /// The histories replayed, with their layouts (the markdown report plans from them).
+    pub histories: Vec<(Layout, Vec<Migration>)>,
 }
 
 pub fn run(args: &LintArgs, quiet: bool, verbose: bool) -> ExitCode {
@@ -124,6 +126,7 @@ fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Exit
         layout,
         config,
         fail_on,
+        histories,
     } = prepare(args, quiet, verbose)?;
     let explicit = args.baseline.is_some();
     let baseline_path = match &args.baseline {
@@ -149,6 +152,15 @@ fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Exit
         layout,
         color: use_color(),
     };
+    // Formats that need more than the report context: the threshold, the plans.
+    if let Some(out) = render_with_history(args.format, &cx, fail_on, &histories) {
+        print!("{out}");
+        return Ok(if report::fails(&analysis.findings, fail_on) {
+            ExitCode::from(EXIT_FINDINGS)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     let out = if quiet && args.format == Format::Pretty {
         report::pretty::render_quiet(&cx)
     } else {
@@ -250,7 +262,31 @@ pub(super) fn prepare(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Re
         layout,
         config,
         fail_on,
+        histories: histories
+            .into_iter()
+            .map(|h| (h.loaded.layout, h.loaded.migrations))
+            .collect(),
     })
+}
+
+/// `--format junit` (failures at `--fail-on`) and `--format markdown` (with the plans of
+/// unsafe migrations); `None` for the other formats.
+fn render_with_history(
+    format: Format,
+    cx: &ReportContext,
+    fail_on: Severity,
+    histories: &[(Layout, Vec<Migration>)],
+) -> Option<String> {
+    match format {
+        Format::Junit => Some(report::junit::render(cx, fail_on)),
+        Format::Markdown => {
+            let h: Vec<(Layout, &[Migration])> =
+                histories.iter().map(|(l, m)| (*l, m.as_slice())).collect();
+            let plans = report::markdown::plans(&h, &cx.analysis.findings, cx.settings);
+            Some(report::markdown::render(cx, &plans))
+        }
+        _ => None,
+    }
 }
 
 /// One history to replay: the migrations of one folder (or of the files named together).

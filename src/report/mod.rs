@@ -5,9 +5,12 @@ use crate::rules::Finding;
 use crate::settings::{Settings, Severity};
 use crate::source::Layout;
 
+pub mod codeclimate;
 pub mod gcc;
 pub mod github;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod pretty;
 pub mod sarif;
 
@@ -19,6 +22,12 @@ pub enum Format {
     Sarif,
     Github,
     Gcc,
+    /// GitLab Code Quality (Code Climate JSON).
+    Codeclimate,
+    /// JUnit XML, one test case per statement.
+    Junit,
+    /// Markdown for a pull-request comment.
+    Markdown,
 }
 
 /// What a report needs besides the analysis.
@@ -38,6 +47,10 @@ pub fn render(format: Format, cx: &ReportContext) -> String {
         Format::Sarif => sarif::render(cx),
         Format::Github => github::render(cx),
         Format::Gcc => gcc::render(cx),
+        Format::Codeclimate => codeclimate::render(cx),
+        // `lint` passes its --fail-on and the plans (see cli/lint.rs); these are the defaults.
+        Format::Junit => junit::render(cx, Severity::Error),
+        Format::Markdown => markdown::render(cx, &[]),
     }
 }
 
