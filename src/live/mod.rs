@@ -10,6 +10,7 @@
 //! blocks writes for longer than its budget; passwords are never printed.
 
 pub mod backfill_runner;
+pub mod capture;
 pub mod checksums;
 pub mod connect;
 pub mod drift;
