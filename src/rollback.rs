@@ -677,6 +677,246 @@ pub fn check(input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
     findings
 }
 
+/// A migration split into several files that its framework rolls back as one: ory's pop
+/// folders (kratos, hydra, keto) write one change as `<timestamp><part>_<name>` files, a
+/// 14-digit timestamp followed by a 6-digit part number, and their down parts are not the
+/// inverse of the up part with the same number: only rolling back every part, last part
+/// first, undoes the change. Such a version is judged as one unit by [`Units`].
+fn unit_key(m: &Migration) -> Option<(&str, &str)> {
+    let v = m.version.as_str();
+    (v.len() == 20 && v.bytes().all(|b| b.is_ascii_digit())).then(|| (&v[..14], m.name.as_str()))
+}
+
+/// One part of a multi-part version, kept until its last part has been replayed.
+struct Part {
+    migration: Migration,
+    up: AnalyzedScript,
+    down: Option<AnalyzedScript>,
+    before: Catalog,
+    after_up: Catalog,
+    after_down: Option<Catalog>,
+    downs_expected: bool,
+}
+
+/// The rollback check over a whole folder, in apply order: a migration on its own, or the
+/// parts of a multi-part version (see [`unit_key`]) together, by rolling them all back
+/// from the last part to the first and comparing with the schema before the first.
+/// Call [`Units::check`] for every linted migration, in order.
+pub struct Units {
+    /// Position in its unit and the unit's size, by migration id (multi-part units only).
+    member: std::collections::HashMap<String, (usize, usize)>,
+    pending: Vec<Part>,
+}
+
+impl Units {
+    /// Finds the multi-part units of `migrations` (consecutive in apply order).
+    pub fn new(migrations: &[Migration]) -> Units {
+        let mut member = std::collections::HashMap::new();
+        let mut i = 0;
+        while i < migrations.len() {
+            let key = unit_key(&migrations[i]);
+            let mut j = i + 1;
+            while key.is_some() && j < migrations.len() && unit_key(&migrations[j]) == key {
+                j += 1;
+            }
+            if j - i > 1 {
+                for (k, m) in migrations[i..j].iter().enumerate() {
+                    member.insert(m.id.clone(), (k, j - i));
+                }
+            }
+            i = j;
+        }
+        Units {
+            member,
+            pending: Vec::new(),
+        }
+    }
+
+    /// The rollback findings due after `input`'s migration: its own, or, at the last part
+    /// of a multi-part version, the unit's.
+    pub fn check(&mut self, input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
+        let Some(&(pos, size)) = self.member.get(&input.migration.id) else {
+            let mut out = self.flush(settings);
+            out.extend(check(input, settings));
+            return out;
+        };
+        let mut out = Vec::new();
+        if pos != self.pending.len() {
+            // An earlier part was not linted (or the order broke): judge parts one by one.
+            out.extend(self.flush(settings));
+            if pos != 0 {
+                out.extend(check(input, settings));
+                return out;
+            }
+        }
+        self.pending.push(Part {
+            migration: input.migration.clone(),
+            up: input.up.clone(),
+            down: input.down.cloned(),
+            before: input.before.clone(),
+            after_up: input.after_up.clone(),
+            after_down: input.after_down.cloned(),
+            downs_expected: input.downs_expected,
+        });
+        if pos + 1 == size {
+            let parts = std::mem::take(&mut self.pending);
+            match check_unit(&parts, settings) {
+                Some(f) => out.extend(f),
+                None => out.extend(parts.iter().flat_map(|p| check(&p.input(), settings))),
+            }
+        }
+        out
+    }
+
+    /// Judges parts left pending one by one (the unit was cut short). Call once after the
+    /// last migration too.
+    pub fn flush(&mut self, settings: &Settings) -> Vec<Finding> {
+        std::mem::take(&mut self.pending)
+            .iter()
+            .flat_map(|p| check(&p.input(), settings))
+            .collect()
+    }
+}
+
+impl Part {
+    fn input(&self) -> RollbackInput<'_> {
+        RollbackInput {
+            migration: &self.migration,
+            up: &self.up,
+            down: self.down.as_ref(),
+            before: &self.before,
+            after_up: &self.after_up,
+            after_down: self.after_down.as_ref(),
+            downs_expected: self.downs_expected,
+        }
+    }
+}
+
+/// The rollback findings of a multi-part version judged as one change, or `None` when it
+/// cannot be (a part has no down script: those are judged one by one).
+fn check_unit(parts: &[Part], settings: &Settings) -> Option<Vec<Finding>> {
+    let (first, last) = (parts.first()?, parts.last()?);
+    let downs: Vec<&AnalyzedScript> = parts.iter().filter_map(|p| p.down.as_ref()).collect();
+    if downs.len() != parts.len() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    if first.migration.kind == crate::source::MigrationKind::Repeatable
+        || !parts.iter().any(|p| {
+            p.up.statements
+                .iter()
+                .any(|s| s.ops.iter().any(changes_schema))
+        })
+    {
+        return Some(findings);
+    }
+    let version = &first.migration.version[..14];
+    let n = parts.len();
+    let before = &first.before;
+    let after_up = &last.after_up;
+    let undo_sql = fixes(&diff(before, after_up));
+    let effective = downs.iter().any(|d| {
+        d.statements
+            .iter()
+            .any(|s| s.parsed_by == ParsedBy::Unparsed || s.ops.iter().any(changes_schema))
+    });
+    // Findings point at the down part that runs last (the first part's), or at the last
+    // statement run when that part is empty.
+    let (at_path, at_span) = parts
+        .iter()
+        .filter_map(|p| p.down.as_ref())
+        .find(|d| !d.statements.is_empty())
+        .map(|d| (d.path.clone(), last_statement(d)))
+        .unwrap_or_else(|| (downs[0].path.clone(), 0..0));
+    if !effective {
+        if let Some(meta) = rules::meta("empty-down") {
+            let d = downs[n - 1];
+            let mut em = Emitter::new(
+                meta,
+                settings,
+                &last.migration,
+                Direction::Down,
+                &d.path,
+                &mut findings,
+            );
+            em.emit(
+                first_statement(d),
+                None,
+                format!(
+                    "the down scripts of the {n} parts of version {version} change nothing, but \
+                     their up scripts change the schema"
+                ),
+                Some(
+                    "a rollback would report success and leave the schema as the up left it".into(),
+                ),
+                Some(down_help(
+                    &undo_sql,
+                    "make the down parts undo the up parts",
+                )),
+            );
+        }
+        return Some(findings);
+    }
+    if parts
+        .iter()
+        .any(|p| !fully_replayed(&p.up) || p.down.as_ref().is_some_and(|d| !fully_replayed(d)))
+    {
+        return Some(findings);
+    }
+    // Roll back from the last part to the first: the last part's down was replayed by the
+    // analyser; the earlier ones run on its result.
+    let mut after_down = last.after_down.clone()?;
+    for p in parts[..n - 1].iter().rev() {
+        for s in p.down.iter().flat_map(|d| &d.statements) {
+            for op in &s.ops {
+                after_down.apply(op);
+            }
+        }
+    }
+    for p in parts {
+        let input = RollbackInput {
+            before,
+            after_up,
+            ..p.input()
+        };
+        after_down = without_indexes_of_dropped_columns(&input, &after_down);
+    }
+    let Some(meta) = rules::meta("down-does-not-restore") else {
+        return Some(findings);
+    };
+    let mut em = Emitter::new(
+        meta,
+        settings,
+        &first.migration,
+        Direction::Down,
+        &at_path,
+        &mut findings,
+    );
+    for d in diff(before, &after_down) {
+        let help = match &d.fix {
+            Some(sql) => format!("add to the down scripts:\n{}", indent(sql)),
+            None => format!(
+                "make the down scripts restore {} as it was before version {version}",
+                d.subject
+            ),
+        };
+        em.emit(
+            at_span.clone(),
+            None,
+            format!(
+                "after rolling back all {n} parts of version {version}, {}",
+                d.message
+            ),
+            Some(
+                "the schema after these down scripts differs from the schema before the first up"
+                    .into(),
+            ),
+            Some(help),
+        );
+    }
+    Some(findings)
+}
+
 /// `after_down` without the partial indexes whose WHERE clause reads a column the down
 /// script dropped: PostgreSQL drops an index with any column it uses, the predicate's
 /// included, but the catalog keeps only an index's key columns.

@@ -280,7 +280,24 @@ pub fn apply(analysis: &mut Analysis, settings: &Settings) {
     };
     let mut extra = Vec::new();
     for (path, source) in &analysis.sources {
-        let dirs = directives(source);
+        let mut dirs = directives(source);
+        // strong_migrations' `safety_assured { … }` blocks in Rails migrations.
+        if crate::source::is_ruby_migration(path) {
+            dirs.extend(
+                crate::source::safety_assured_blocks(source)
+                    .into_iter()
+                    .map(|b| Directive {
+                        span: b.start..b.start,
+                        line: line_of(source, b.start),
+                        rules: Vec::new(),
+                        all_rules: true,
+                        whole_file: false,
+                        standalone: false,
+                        block: Some(b),
+                        origin: Origin::SafetyAssured,
+                    }),
+            );
+        }
         if dirs.is_empty() {
             continue;
         }
@@ -313,8 +330,11 @@ pub fn apply(analysis: &mut Analysis, settings: &Settings) {
             for (i, d) in dirs.iter().enumerate() {
                 // Another tool's comment serves that tool too; and an ignore of a rule that
                 // does not run on down scripts, written in one, is not stale.
-                let skip =
-                    d.origin != Origin::Lockstep || in_down_only(analysis, path, d, settings);
+                // An ignore of rules that are off (opt-in rules not enabled, or `off` in the
+                // configuration) is kept for the day they are turned on.
+                let skip = d.origin != Origin::Lockstep
+                    || in_down_only(analysis, path, d, settings)
+                    || names_only_rules_off(d, settings);
                 if !used[i] && !skip {
                     let (migration, direction) = analysis
                         .findings
@@ -362,6 +382,19 @@ pub fn apply(analysis: &mut Analysis, settings: &Settings) {
     }
     analysis.findings.retain(|f| !f.suppressed);
     analysis.findings.extend(extra);
+}
+
+/// The directive names rules, and every one of them is off under `settings`.
+fn names_only_rules_off(d: &Directive, settings: &Settings) -> bool {
+    !d.rules.is_empty()
+        && d.rules.iter().all(|r| {
+            let ids: Vec<&str> = match aliases::alias(r) {
+                Some(ids) => ids.to_vec(),
+                None => vec![r.as_str()],
+            };
+            ids.iter()
+                .all(|id| crate::rules::meta(id).is_some_and(|m| m.level(settings).is_none()))
+        })
 }
 
 /// The directive sits in a down script and names only rules that do not run there under the

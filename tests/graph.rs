@@ -137,7 +137,8 @@ fn fk_cycle_names_its_tables() {
         v["fk_cycles"],
         serde_json::json!([["public.players", "public.teams", "public.players"]])
     );
-    // The rule names the same cycle where it is closed.
+    // The rule stays quiet: captain_id is nullable, so a team is inserted first and its
+    // captain set later (a deliberate model; the rule reports cycles of NOT NULL keys).
     let migs = [
         inline_migration(0, "setup", setup, true),
         inline_migration(1, "captain", closing, true),
@@ -149,8 +150,7 @@ fn fk_cycle_names_its_tables() {
         .filter(|f| f.rule == "circular-foreign-keys")
         .map(|f| f.message.as_str())
         .collect();
-    assert_eq!(f.len(), 1, "{f:?}");
-    assert!(f[0].contains("teams") && f[0].contains("players"), "{f:?}");
+    assert!(f.is_empty(), "{f:?}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use lockstep::analyze::{self, Analysis, inline_migration};
 use lockstep::parse;
 use lockstep::rules::{self, Category, Finding};
-use lockstep::settings::{Settings, Severity};
+use lockstep::settings::{RuleLevel, Settings, Severity};
 use lockstep::source::{Migration, Script};
 use std::path::PathBuf;
 
@@ -44,7 +44,19 @@ fn lint_tx(setup: &str, sql: &str, in_transaction: bool) -> Analysis {
         inline_migration(0, "setup", setup, true),
         inline_migration(1, "example", sql, in_transaction),
     ];
-    analyze::analyze(&migrations, &Settings::default(), &|m| m.order == 1)
+    analyze::analyze(&migrations, &all_rules_on(), &|m| m.order == 1)
+}
+
+/// Default settings with the opt-in rules turned on at their own severity: these tests
+/// exercise what each rule reports once enabled.
+fn all_rules_on() -> Settings {
+    let mut s = Settings::default();
+    for (_, m) in rules::metas() {
+        if m.opt_in {
+            s.rules.insert(m.id.clone(), RuleLevel::On(m.severity));
+        }
+    }
+    s
 }
 
 fn of<'a>(a: &'a Analysis, rule: &str) -> Vec<&'a Finding> {
@@ -160,9 +172,9 @@ fn index_that_does_not_lead_with_the_key_does_not_count() {
 
 #[test]
 fn foreign_key_cycle_names_its_tables() {
-    let setup = "CREATE TABLE teams (id bigint PRIMARY KEY);\n\
-                 CREATE TABLE players (id bigint PRIMARY KEY, team_id bigint REFERENCES teams (id));";
-    let sql = "ALTER TABLE teams ADD COLUMN captain_id bigint REFERENCES players (id);";
+    let setup = "CREATE TABLE teams (id bigint PRIMARY KEY, captain_id bigint NOT NULL);\n\
+                 CREATE TABLE players (id bigint PRIMARY KEY, team_id bigint NOT NULL REFERENCES teams (id));";
+    let sql = "ALTER TABLE teams ADD FOREIGN KEY (captain_id) REFERENCES players (id);";
     let a = lint(setup, sql);
     let found = of(&a, "circular-foreign-keys");
     assert_eq!(found.len(), 1, "{}", summary(&a));

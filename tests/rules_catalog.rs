@@ -5,7 +5,7 @@
 use lockstep::analyze::{analyze, inline_migration};
 use lockstep::ops::ObjName;
 use lockstep::rules::{ExampleScope, Finding, RuleMeta, metas, registry};
-use lockstep::settings::{Settings, Severity, TableSize};
+use lockstep::settings::{RuleLevel, Settings, Severity, TableSize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -114,10 +114,16 @@ fn every_bad_example_fires_and_every_good_example_does_not() {
         if meta.example_scope == ExampleScope::Folder {
             continue;
         }
-        let settings = Settings {
+        let mut settings = Settings {
             pg_version: version_for(meta),
             ..Default::default()
         };
+        // Opt-in rules are exercised as a team that enabled them sees them.
+        if meta.opt_in {
+            settings
+                .rules
+                .insert(meta.id.clone(), RuleLevel::On(meta.severity));
+        }
         let bad = lint_with(
             &meta.setup,
             &meta.bad,

@@ -1,4 +1,6 @@
-//! circular-foreign-keys: foreign keys that make tables reference each other in a cycle.
+//! circular-foreign-keys: foreign keys on NOT NULL columns that make tables reference each
+//! other in a cycle, so no table of it can receive a row on its own. Cycles with a nullable
+//! link are a deliberate model (insert with NULL, fill it in later) and are not reported.
 
 use super::foreign_keys::declared;
 use super::new_columns::judged;
@@ -11,8 +13,9 @@ use std::collections::{BTreeMap, HashSet};
 
 pub struct Rule;
 
-/// The foreign-key graph: an edge from each referencing table to the table it references.
-/// Self-references are left out: a table referencing itself is a tree, not a cycle.
+/// The graph of required foreign keys: an edge from each referencing table to the table
+/// it references, for keys whose columns are all NOT NULL. Self-references are left out: a
+/// table referencing itself is a tree, not a cycle (and a root row may reference itself).
 struct FkGraph {
     graph: DiGraph<ObjName, ()>,
     nodes: BTreeMap<ObjName, NodeIndex>,
@@ -42,7 +45,14 @@ impl FkGraph {
                 continue;
             };
             for (_, fk) in t.foreign_keys() {
-                if fk.ref_table != t.name {
+                // Only a key on NOT NULL columns forces its row to have a partner: a cycle
+                // with one nullable link is filled by inserting that side with NULL first.
+                let required = !fk.columns.is_empty()
+                    && fk
+                        .columns
+                        .iter()
+                        .all(|c| t.column(c).is_some_and(|col| col.not_null));
+                if required && fk.ref_table != t.name {
                     let a = g.node(&t.name);
                     let b = g.node(&fk.ref_table);
                     g.graph.update_edge(a, b, ());
@@ -119,15 +129,19 @@ impl super::Rule for Rule {
             out.emit(
                 fk.span.clone(),
                 None,
-                format!("foreign keys form a cycle: {cycle}"),
+                format!(
+                    "foreign keys on NOT NULL columns form a cycle: {cycle}; no row can be \
+                     inserted into one of these tables before a row exists in the next, so \
+                     rows go in only together, in one statement (WITH … INSERT)"
+                ),
                 Some(format!(
                     "the foreign key from {} to {} closes the cycle",
                     fk.table, fk.ref_table
                 )),
                 Some(
-                    "break the cycle: drop one of the foreign keys, or make it DEFERRABLE \
-                     INITIALLY DEFERRED on a nullable column so rows can be inserted in one \
-                     transaction"
+                    "break the cycle: make one of the columns nullable (insert with NULL, \
+                     then fill it in), make one of the keys DEFERRABLE INITIALLY DEFERRED so \
+                     both rows can be written in one transaction, or drop one of the keys"
                         .into(),
                 ),
             );

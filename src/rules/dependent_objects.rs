@@ -2,9 +2,10 @@
 //! or views depend on. The dependents come from [`crate::graph::column_dependents`].
 
 use super::support::join_words;
-use super::{Emitter, OpContext};
+use super::{Direction, Emitter, OpContext};
 use crate::graph::{Dependent, column_dependents};
 use crate::ops::Op;
+use crate::settings::DownScripts;
 
 pub struct Rule;
 
@@ -51,6 +52,51 @@ impl super::Rule for Rule {
         let blocking: Vec<&Dependent> = deps.iter().filter(|d| d.blocks_drop).collect();
         let silent: Vec<&Dependent> = deps.iter().filter(|d| !d.blocks_drop).collect();
         let views_only_possible = blocking.iter().all(|d| !d.certain);
+        if cx.direction == Direction::Down && cx.settings.down_scripts != DownScripts::Full {
+            // In a down script only what makes the rollback stop is said here: what the
+            // statement removes with the column (the up script's own index or foreign key)
+            // is judged by the rollback check, and rebuild costs by the lock rules under
+            // `down_scripts: full`.
+            let stops: Vec<&Dependent> = if drop && !cascade {
+                blocking.clone()
+            } else if !drop {
+                blocking.iter().copied().filter(|d| !d.certain).collect()
+            } else {
+                Vec::new()
+            };
+            if stops.is_empty() {
+                return;
+            }
+            let what = if drop {
+                "dropping"
+            } else {
+                "changing the type of"
+            };
+            let s = if stops.len() == 1 { "s" } else { "" };
+            let message = if stops.iter().any(|d| d.certain) {
+                format!(
+                    "{what} {table}.{column} fails: {} depend{s} on it",
+                    names(&stops)
+                )
+            } else {
+                format!(
+                    "{what} {table}.{column} fails if {} use{s} the column",
+                    names(&stops)
+                )
+            };
+            out.emit(
+                cx.span.clone(),
+                Some(table),
+                message,
+                Some("the rollback stops at this statement".into()),
+                Some(
+                    "drop or change the dependents first, undoing the up script's statements \
+                     in reverse order"
+                        .into(),
+                ),
+            );
+            return;
+        }
         let (message, label, help) = if drop {
             let mut parts = Vec::new();
             if !silent.is_empty() {

@@ -204,6 +204,11 @@ pub struct RuleMeta {
     /// for rules that judge more than one script (down scripts, lockstep.lock).
     #[serde(default)]
     pub example_scope: ExampleScope,
+    /// Off unless `lockstep.yaml` gives the rule a level (`rules: {prefer-text: info}`):
+    /// style preferences that reasonable schemas choose otherwise, which a reviewer would
+    /// not ask every team to change.
+    #[serde(default)]
+    pub opt_in: bool,
 }
 
 /// How a rule's `bad`/`good` examples are exercised.
@@ -229,6 +234,17 @@ fn default_versions() -> String {
 }
 
 impl RuleMeta {
+    /// The severity the rule reports at under `settings`, or `None` when it is off (set
+    /// `off` in the configuration, or opt-in and not enabled there).
+    pub fn level(&self, settings: &Settings) -> Option<Severity> {
+        match settings.rules.get(&self.id) {
+            Some(RuleLevel::Off) => None,
+            Some(RuleLevel::On(s)) => Some(*s),
+            None if self.opt_in => None,
+            None => Some(self.severity),
+        }
+    }
+
     /// Whether the rule applies on PostgreSQL `v`.
     pub fn applies_to(&self, v: u32) -> bool {
         let s = self.pg_versions.trim();
@@ -672,11 +688,7 @@ impl<'a> Emitter<'a> {
 
     /// The configured severity for this rule, or `None` when it is off.
     fn base_severity(&self) -> Option<Severity> {
-        match self.settings.rules.get(&self.meta.id) {
-            Some(RuleLevel::Off) => None,
-            Some(RuleLevel::On(s)) => Some(*s),
-            None => Some(self.meta.severity),
-        }
+        self.meta.level(self.settings)
     }
 
     /// Reports a finding at `span`. For size-aware rules pass the table whose size decides.
