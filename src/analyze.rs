@@ -72,6 +72,8 @@ pub fn analyze(
         .collect();
     // A folder where some migrations have down scripts expects every one to have one.
     let downs_expected = migrations.iter().any(|m| m.down.is_some());
+    // The rollback check, which judges the parts of a multi-part version together.
+    let mut units = crate::rollback::Units::new(migrations);
     for m in migrations {
         let linted = lint(m);
         // Schema before the up, for the rollback check (linted migrations only).
@@ -114,13 +116,14 @@ pub fn analyze(
             };
             analysis
                 .findings
-                .extend(crate::rollback::check(&input, settings));
+                .extend(units.check(&input, settings));
             analysis.scripts.push(up);
             if let Some((d, _)) = down_run {
                 analysis.scripts.push(d);
             }
         }
     }
+    analysis.findings.extend(units.flush(settings));
     analysis.catalog = catalog;
     crate::suppress::apply(&mut analysis, settings);
     // One finding per hazard: secondary facts become notes of the statement's primary finding.
