@@ -422,7 +422,22 @@ pub(crate) fn rails_help(rule: &str) -> Option<&'static str> {
     })
 }
 
-/// The source of a Ruby migration, for callers outside `source` (suppression).
+/// Appends the Rails idiom to the help of findings in Ruby migrations.
+pub(crate) fn add_rails_help(findings: &mut [crate::rules::Finding]) {
+    for f in findings.iter_mut().filter(|f| is_ruby_migration(&f.path)) {
+        if let Some(extra) = rails_help(&f.rule) {
+            match &mut f.help {
+                Some(help) => {
+                    help.push_str("; ");
+                    help.push_str(extra);
+                }
+                None => f.help = Some(extra.to_string()),
+            }
+        }
+    }
+}
+
+/// Whether a file is a Ruby migration (for suppression and help in Rails' idiom).
 pub(crate) fn is_ruby_migration(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()) == Some("rb")
 }
