@@ -126,6 +126,8 @@ pub fn analyze(
     analysis.findings.extend(units.flush(settings));
     analysis.catalog = catalog;
     crate::suppress::apply(&mut analysis, settings);
+    // Ruby (Rails) migrations: the help also says how to write the fix in Rails.
+    crate::source::add_rails_help(&mut analysis.findings);
     // One finding per hazard: secondary facts become notes of the statement's primary finding.
     rules::assemble(&mut analysis.findings);
     analysis

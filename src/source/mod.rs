@@ -44,6 +44,8 @@ mod version;
 mod versioned_dirs;
 
 pub use discover::{Discovered, discover, is_migration_folder};
+pub use rails::call_counts as rails_call_counts;
+pub(crate) use rails::{add_rails_help, is_ruby_migration, safety_assured_blocks};
 
 use serde::Serialize;
 use std::ops::Range;
