@@ -47,6 +47,10 @@ pub struct LintArgs {
     /// Ignore the default baseline file: report every finding.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Table sizes written by `lockstep sizes` (default: lockstep.sizes.yaml beside
+    /// lockstep.yaml or in this directory, when there is one).
+    #[arg(long, value_name = "FILE")]
+    pub sizes: Option<PathBuf>,
 }
 
 /// A folder analysed as `lint` does, before any baseline is applied.
@@ -179,6 +183,14 @@ pub(super) fn prepare(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Re
     let config = load_config_for(args.config.as_deref(), &args.paths)?;
     let mut settings = Settings::default();
     config.apply(&mut settings);
+    // Sizes snapshot (`lockstep sizes`) for the tables lockstep.yaml does not size.
+    if let Some(p) = super::sizes::find(args.sizes.as_deref(), config.path.as_deref()) {
+        let file = super::sizes::load(&p).map_err(|e| miette::miette!("{e}"))?;
+        let told = super::sizes::apply(&file, &p, &mut settings, super::sizes::now());
+        if !quiet {
+            eprintln!("{told}");
+        }
+    }
     if let Some(v) = args.pg_version {
         settings.pg_version = v;
     }

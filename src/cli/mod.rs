@@ -14,6 +14,7 @@ mod lint;
 mod lock;
 mod plan;
 mod rules;
+mod sizes;
 
 /// Exit code for findings at or above `--fail-on`.
 pub const EXIT_FINDINGS: u8 = 1;
@@ -82,6 +83,12 @@ pub enum Command {
         after_help = "Examples:\n  lockstep lock db/migrations\n  lockstep lock   # the folder from lockstep.yaml; writes lockstep.lock beside it"
     )]
     Lock(lock::LockArgs),
+    /// Snapshot table sizes from a database's statistics into lockstep.sizes.yaml, so
+    /// `lint` knows them where it cannot connect (read-only, a constant number of queries).
+    #[command(
+        after_help = "Examples:\n  lockstep sizes --database-url postgres://app@db/shop > lockstep.sizes.yaml\n  lockstep lint db/migrations --sizes ci/lockstep.sizes.yaml"
+    )]
+    Sizes(sizes::SizesArgs),
     /// List every rule: id, default severity, category, title.
     #[command(after_help = "Example:\n  lockstep rules")]
     Rules,
@@ -125,6 +132,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&args, cli.quiet),
         Command::Graph(args) => graph::run(&args),
         Command::Lock(args) => lock::run(&args, cli.quiet),
+        Command::Sizes(args) => sizes::run(&args),
         Command::Rules => rules::list(),
         Command::Explain { rule } => rules::explain(&rule),
     }
