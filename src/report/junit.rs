@@ -37,13 +37,14 @@ pub fn escape(s: &str) -> String {
 /// One test case under construction.
 struct Case<'a> {
     name: String,
+    /// The script's file.
+    classname: String,
     findings: Vec<&'a Finding>,
 }
 
 /// One suite: a migration (or the history checks that belong to none).
 struct Suite<'a> {
     name: String,
-    classname: String,
     cases: Vec<Case<'a>>,
 }
 
@@ -86,6 +87,7 @@ fn cases_of<'a>(
         });
         *findings = rest;
         cases.push(Case {
+            classname: display_path(&script.path),
             name: format!(
                 "{} statement {} (line {line}): {}",
                 direction(script.direction),
@@ -179,7 +181,6 @@ pub fn render(cx: &ReportContext, fail_on: Severity) -> String {
             Some(s) => s.cases.extend(cases),
             None => suites.push(Suite {
                 name: script.migration.clone(),
-                classname: display_path(&script.path),
                 cases,
             }),
         }
@@ -201,7 +202,6 @@ pub fn render(cx: &ReportContext, fail_on: Severity) -> String {
                     None => {
                         suites.push(Suite {
                             name,
-                            classname: display_path(&f.path),
                             cases: Vec::new(),
                         });
                         let last = suites.len() - 1;
@@ -218,6 +218,7 @@ pub fn render(cx: &ReportContext, fail_on: Severity) -> String {
             Some(c) => c.findings.push(f),
             None => suite.cases.push(Case {
                 name: "migration checks".into(),
+                classname: display_path(&f.path),
                 findings: vec![f],
             }),
         }
@@ -265,7 +266,7 @@ pub fn render(cx: &ReportContext, fail_on: Severity) -> String {
             let open = format!(
                 "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"",
                 escape(&case.name),
-                escape(&suite.classname)
+                escape(&case.classname)
             );
             if failing.is_empty() {
                 let _ = writeln!(out, "{open}/>");

@@ -63,19 +63,30 @@ pub fn plans(
 }
 
 /// Escapes text from migrations and messages so it stays plain text in GitHub markdown:
-/// no HTML (which could close a `<details>`), no emphasis, links or code spans.
+/// no HTML (which could close a `<details>`), no emphasis, links or table cells. Backticks
+/// stay: messages quote SQL in code spans, and inside a code span nothing is markup;
+/// underscores stay (GitHub does not emphasise inside words, and names are full of them).
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    // Inside a code span GitHub shows text as typed (an entity or a backslash would be
+    // printed), so only text outside spans is escaped; an unmatched backtick opens none.
+    let balanced = s.matches('`').count() % 2 == 0;
+    let mut in_code = false;
     for c in s.chars() {
         match c {
+            '\n' | '\r' | '\u{2028}' | '\u{2029}' => out.push(' '),
+            '`' if balanced => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            c if in_code => out.push(c),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
+            '\\' | '*' | '[' | ']' | '|' | '#' | '~' | '`' => {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' | '\r' | '\u{2028}' | '\u{2029}' => out.push(' '),
             c => out.push(c),
         }
     }
@@ -198,11 +209,39 @@ fn demoted_plan_markdown(plan: &Plan) -> String {
         } else if trimmed.starts_with("```") {
             let ticks = trimmed.chars().take_while(|c| *c == '`').count();
             fence = Some("`".repeat(ticks));
-        } else if line.starts_with('#') {
-            out.push_str("###");
+        } else {
+            if line.starts_with('#') {
+                out.push_str("###");
+            }
+            // Names from the migration must not open or close HTML (our <details>):
+            // angle brackets outside code spans become entities.
+            out.push_str(&html_outside_code_spans(line));
+            out.push('\n');
+            continue;
         }
         out.push_str(line);
         out.push('\n');
+    }
+    out
+}
+
+/// `<`, `>` and `&` as entities except inside backtick code spans (where GitHub shows
+/// text literally and would print an entity as typed).
+fn html_outside_code_spans(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    // An unmatched backtick opens no code span: then nothing on the line is code.
+    let balanced = line.matches('`').count() % 2 == 0;
+    let mut in_code = false;
+    for c in line.chars() {
+        match c {
+            '`' if balanced => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '<' if !in_code => out.push_str("&lt;"),
+            '>' if !in_code => out.push_str("&gt;"),
+            c => out.push(c),
+        }
     }
     out
 }
@@ -234,7 +273,8 @@ fn render_finding(out: &mut String, cx: &ReportContext, f: &Finding) {
         "- **{}** `{}` at `{}:{}`{}: {}",
         f.severity,
         f.rule,
-        escape(&display_path(&f.path)).replace('`', "'"),
+        // Inside a code span: only a backtick could end it early.
+        display_path(&f.path).replace('`', "'"),
         p.line,
         if f.direction == Direction::Down {
             " (down)"
@@ -374,6 +414,8 @@ mod tests {
     #[test]
     fn text_cannot_open_html_or_markup() {
         assert_eq!(escape("</details> *x*"), "&lt;/details&gt; \\*x\\*");
+        assert_eq!(escape("use `a <> b` *"), "use `a <> b` \\*");
+        assert_eq!(escape("odd ` <x>"), "odd \\` &lt;x&gt;");
         assert_eq!(mermaid_label("a \"b\" <c>"), "a #quot;b#quot; #lt;c#gt;");
     }
 }
