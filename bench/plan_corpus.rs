@@ -29,7 +29,7 @@ use lockstep::live::backfill_runner::{Overrides, TriggerPolicy};
 use lockstep::live::connect::Db;
 use lockstep::parse;
 use lockstep::pg::Cluster;
-use lockstep::plan::apply::{ApplyOptions, ApplyStop, apply_plan};
+use lockstep::plan::apply::{ApplyError, ApplyOptions, ApplyStop, apply_plan};
 use lockstep::plan::{self, PlanOptions};
 use lockstep::source;
 use postgres::Client;
@@ -285,7 +285,11 @@ fn run_case(
     }
     o.history = format!("{} migrations", target);
     // Seed.
-    let tables: Vec<String> = plan.tables.iter().map(|t| t.table.clone()).collect();
+    let tables: Vec<String> = plan
+        .tables
+        .iter()
+        .map(|t| render_templates(&t.table))
+        .collect();
     let mut seeded = Vec::new();
     for t in &tables {
         match seed(&mut c, t, cfg.rows) {
@@ -371,18 +375,21 @@ fn run_case(
                 }
             }
             Err(e) => {
-                let e = e.to_string();
                 // The runner refuses replica mode where it would skip foreign-key actions,
-                // writing nothing; a user then chooses --allow-triggers, and so does the
-                // suite (the test trigger only records that it fired).
-                if e.contains("--disable-user-triggers is not safe here")
+                // writing nothing; a user then chooses --allow-triggers and runs again from
+                // that step, and so does the suite (the test trigger only records that it
+                // fired).
+                if let ApplyError::Backfill { step, .. } = &e
+                    && e.to_string()
+                        .contains("--disable-user-triggers is not safe here")
                     && opts.backfill.triggers == TriggerPolicy::Disable
                 {
+                    opts.done_through = step.saturating_sub(1);
                     opts.backfill.triggers = TriggerPolicy::Allow;
                     o.triggers_allowed = true;
                     continue;
                 }
-                break Err(e);
+                break Err(e.to_string());
             }
         }
     };
@@ -526,6 +533,8 @@ fn value(col: &Column, g: &str) -> Option<String> {
     } else if let Some((t, c)) = &col.references {
         // The application: any existing parent (the first one the scan meets, cheap).
         format!("(SELECT {} FROM {} LIMIT 1)", qi(c), qt(t))
+    } else if ty.ends_with("[]") {
+        format!("'{{}}'::{ty}")
     } else {
         match base.as_str() {
             "smallint" => format!("({g} % 30000)::smallint"),
@@ -555,7 +564,20 @@ fn value(col: &Column, g: &str) -> Option<String> {
     Some(v)
 }
 
+/// Which nullable columns a seeded row leaves NULL.
+#[derive(Clone, Copy, PartialEq)]
+enum Nulls {
+    /// Every 7th row.
+    Some,
+    None,
+    All,
+}
+
 fn insert_sql(t: &str, cols: &[Column], g: &str, nulls: bool) -> Option<String> {
+    insert_sql_shaped(t, cols, g, if nulls { Nulls::Some } else { Nulls::None })
+}
+
+fn insert_sql_shaped(t: &str, cols: &[Column], g: &str, nulls: Nulls) -> Option<String> {
     let mut names = Vec::new();
     let mut values = Vec::new();
     for col in cols {
@@ -568,10 +590,12 @@ fn insert_sql(t: &str, cols: &[Column], g: &str, nulls: bool) -> Option<String> 
             None => return None,
         };
         names.push(qi(&col.name));
-        if nulls && col.nullable {
-            values.push(format!("CASE WHEN {g} % 7 = 0 THEN NULL ELSE {v} END"));
-        } else {
-            values.push(v);
+        match nulls {
+            Nulls::Some if col.nullable => {
+                values.push(format!("CASE WHEN {g} % 7 = 0 THEN NULL ELSE {v} END"))
+            }
+            Nulls::All if col.nullable => values.push(format!("NULL::{}", col.ty)),
+            _ => values.push(v),
         }
     }
     Some(format!(
@@ -628,10 +652,25 @@ fn seed_at(c: &mut Client, t: &str, rows: i64, depth: usize) -> Result<i64, Stri
             }
         }
     }
-    let body = insert_sql(t, &cols, "g", true)
-        .ok_or("a NOT NULL column of a type the seeder does not know")?;
-    let sql = format!("{body} FROM generate_series(1, {rows}) g ON CONFLICT DO NOTHING");
-    c.batch_execute(&sql).map_err(|e| db_err(&e))?;
+    // NULLs on every 7th row; where a CHECK refuses that shape, no NULLs; then NULL in
+    // every nullable column (checks like "one of a, b is set" accept one of the two).
+    let mut last = String::new();
+    let mut done = false;
+    for shape in [Nulls::Some, Nulls::None, Nulls::All] {
+        let body = insert_sql_shaped(t, &cols, "g", shape)
+            .ok_or("a NOT NULL column of a type the seeder does not know")?;
+        let sql = format!("{body} FROM generate_series(1, {rows}) g ON CONFLICT DO NOTHING");
+        match c.batch_execute(&sql) {
+            Ok(()) => {
+                done = true;
+                break;
+            }
+            Err(e) => last = db_err(&e),
+        }
+    }
+    if !done {
+        return Err(last);
+    }
     if depth > 0 {
         return Ok(count(c, t));
     }
@@ -721,6 +760,8 @@ fn schema(c: &mut Client) -> Vec<String> {
 /// An application writing while the plan runs.
 struct Writer {
     columns: Arc<Mutex<HashMap<String, Vec<Column>>>>,
+    /// The first few distinct errors of failed writes.
+    errors: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     failed: Arc<AtomicUsize>,
     longest: Arc<Mutex<Duration>>,
@@ -742,11 +783,13 @@ impl Writer {
         let mut client = cluster.connect(db).expect("writer connects");
         let _ = client.batch_execute("SET statement_timeout = '5s'");
         let tables = tables.to_vec();
-        let (cols, st, fl, lg) = (
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let (cols, st, fl, lg, er) = (
             columns.clone(),
             stop.clone(),
             failed.clone(),
             longest.clone(),
+            errors.clone(),
         );
         let period = Duration::from_secs_f64(1.0 / rate.max(1.0));
         let handle = std::thread::spawn(move || {
@@ -769,11 +812,13 @@ impl Writer {
                     // counted the writer's own lag when it fell behind its schedule on
                     // this shared 2-core machine, which is no stall of the plan's.)
                     let due = Instant::now();
-                    if client
-                        .batch_execute(&format!("{sql} ON CONFLICT DO NOTHING"))
-                        .is_err()
-                    {
+                    if let Err(e) = client.batch_execute(&format!("{sql} ON CONFLICT DO NOTHING")) {
                         fl.fetch_add(1, Ordering::Relaxed);
+                        let mut seen = er.lock().unwrap_or_else(|e| e.into_inner());
+                        let text = format!("{t}: {}", db_err(&e));
+                        if seen.len() < 3 && !seen.contains(&text) {
+                            seen.push(text);
+                        }
                     }
                     let took = due.elapsed();
                     let mut l = lg.lock().unwrap_or_else(|e| e.into_inner());
@@ -792,6 +837,7 @@ impl Writer {
         });
         Writer {
             columns,
+            errors,
             stop,
             failed,
             longest,
@@ -809,6 +855,9 @@ impl Writer {
             let _ = h.join();
         }
         let l = *self.longest.lock().unwrap_or_else(|e| e.into_inner());
+        for e in self.errors.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            eprintln!("   failed write: {}", short(e));
+        }
         (l, self.failed.load(Ordering::Relaxed))
     }
 }

@@ -340,3 +340,46 @@ fn a_not_null_column_without_default_on_an_existing_table_is_refused_not_planned
         "{e}"
     );
 }
+
+#[test]
+fn a_rewrite_with_no_online_recipe_is_marked_in_the_plan_not_passed_as_safe() {
+    // temporal's visibility v1.13: stored generated columns added to a table in use. No
+    // order of steps avoids the rewrite; the old plan listed it under "safe to run now"
+    // with no word, and writes stalled for the whole rewrite (5 s at 20,000 rows).
+    let base =
+        "CREATE TABLE executions_visibility (id bigint PRIMARY KEY, search_attributes jsonb);";
+    let migration = "ALTER TABLE executions_visibility\n  \
+        ADD COLUMN IF NOT EXISTS a jsonb GENERATED ALWAYS AS (search_attributes->'a') STORED,\n  \
+        ADD COLUMN IF NOT EXISTS b boolean GENERATED ALWAYS AS ((search_attributes->'b')::boolean) STORED;";
+    let plan = plan_for(base, migration);
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.sql().contains("GENERATED ALWAYS"))
+        .expect("the statement is in the plan");
+    assert!(
+        step.notes.iter().any(|n| n.contains("no online recipe")
+            && n.contains("rewrites executions_visibility")),
+        "{:?} {:?}",
+        step.notes,
+        step.locks
+    );
+    assert_eq!(step.locks.len(), 1, "one line per lock: {:?}", step.locks);
+    // What the note says is what the server does: the table gets a new file.
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let (_, mut c) = fresh_db(cluster, "gen_rewrite");
+    c.batch_execute(base).unwrap();
+    let file = |c: &mut Client| -> u32 {
+        c.query_one(
+            "SELECT relfilenode::text::bigint FROM pg_class WHERE relname = 'executions_visibility'",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0) as u32
+    };
+    let before = file(&mut c);
+    c.batch_execute(migration).unwrap();
+    assert_ne!(before, file(&mut c), "the original rewrites the table");
+}

@@ -39,8 +39,10 @@ pub enum GraphFormat {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Migration folder (or a single .sql file; `-` reads SQL from stdin).
-    pub path: PathBuf,
-    /// The migration to plan, by id or version (default: the last one).
+    #[arg(required_unless_present = "cleanup")]
+    pub path: Option<PathBuf>,
+    /// The migration to plan: its id, version (dashed or plain) or a unique prefix of
+    /// either (default: the last one). An ambiguous prefix lists the matches.
     #[arg(long, value_name = "ID")]
     pub migration: Option<String>,
     /// Output format.
@@ -68,6 +70,18 @@ pub struct PlanArgs {
     /// let a blocked step queue every writer behind it, which is what a plan avoids).
     #[arg(long, default_value_t = 2000, value_name = "MS", value_parser = parse_lock_timeout)]
     pub lock_timeout: u64,
+    /// Instead of planning: drop lockstep's state from the database (schema `lockstep`:
+    /// backfill checkpoints and procedures, `lockstep apply` progress), as
+    /// `lockstep backfill cleanup` does. Refused while a job runs, and while one is
+    /// unfinished unless --force.
+    #[arg(long)]
+    pub cleanup: bool,
+    /// With --cleanup: the database (default: DATABASE_URL, then the PG* variables).
+    #[arg(long, value_name = "URL", requires = "cleanup")]
+    pub database_url: Option<String>,
+    /// With --cleanup: also drop the state of unfinished jobs.
+    #[arg(long, requires = "cleanup")]
+    pub force: bool,
 }
 
 /// Runs `lockstep plan`.
@@ -81,9 +95,34 @@ pub fn run(args: &PlanArgs) -> ExitCode {
     }
 }
 
+/// `plan --cleanup`: the same as `lockstep backfill cleanup`.
+fn cleanup(args: &PlanArgs) -> miette::Result<ExitCode> {
+    use super::dry_run::live_report;
+    use crate::live::{backfill_runner, connect};
+    let params = connect::from_flag_or_env(args.database_url.as_deref(), &connect::process_env)
+        .map_err(live_report)?
+        .ok_or_else(|| {
+            miette::miette!(
+                help = "pass --database-url postgres://user@host/db, or set DATABASE_URL or PGHOST/PGDATABASE",
+                "no database named"
+            )
+        })?;
+    let mut db = connect::Db::connect(&params).map_err(live_report)?;
+    let report = backfill_runner::cleanup(&mut db, args.force).map_err(live_report)?;
+    eprintln!("{report}");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
-    let config =
-        super::lint::load_config_for(args.config.as_deref(), std::slice::from_ref(&args.path))?;
+    if args.cleanup {
+        return cleanup(args);
+    }
+    let Some(path) = args.path.as_deref() else {
+        return Err(miette::miette!(
+            "name a migration folder, a .sql file or - for stdin"
+        ));
+    };
+    let config = super::lint::load_config_for(args.config.as_deref(), &[path.to_path_buf()])?;
     let mut options = PlanOptions::default();
     config.apply(&mut options.settings);
     if let Some(v) = args.pg_version {
@@ -92,7 +131,7 @@ fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
     options.lock_timeout_ms = args.lock_timeout;
     options.backfill = tuning_from_config(&config)?;
 
-    let (layout, migrations) = if args.path == Path::new("-") {
+    let (layout, migrations) = if path == Path::new("-") {
         let mut sql = String::new();
         std::io::stdin()
             .read_to_string(&mut sql)
@@ -104,7 +143,7 @@ fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
     } else {
         let exclude = config.file.exclude.clone().unwrap_or_default();
         let loaded = source::load(
-            std::slice::from_ref(&args.path),
+            &[path.to_path_buf()],
             args.layout.or(config.layout),
             &exclude,
         )
@@ -113,25 +152,32 @@ fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
     };
     let target = match &args.migration {
         None => migrations.len().saturating_sub(1),
-        Some(id) => migrations
-            .iter()
-            .position(|m| &m.id == id || &m.version == id || &m.name == id)
-            .ok_or_else(|| {
+        Some(query) => find_migration(&migrations, query).map_err(|found| {
+            let list = |ms: &[&source::Migration]| {
+                ms.iter()
+                    .map(|m| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if found.is_empty() {
+                let last: Vec<&source::Migration> = migrations.iter().rev().take(5).collect();
                 miette::miette!(
                     help = format!(
-                        "the folder has: {}",
-                        migrations
-                            .iter()
-                            .rev()
-                            .take(5)
-                            .map(|m| m.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        "give an id, a version (dashed or plain) or a unique prefix; the folder ends with: {}",
+                        list(&last)
                     ),
-                    "no migration {id:?} in {}",
-                    args.path.display()
+                    "no migration {query:?} in {}",
+                    path.display()
                 )
-            })?,
+            } else {
+                miette::miette!(
+                    help = format!("name one of them: {}", list(&found)),
+                    "{query:?} matches {} migrations in {}",
+                    found.len(),
+                    path.display()
+                )
+            }
+        })?,
     };
     let plan = plan::plan_migration(&migrations, target, Some(layout), &options)
         .map_err(|e| miette::miette!("{e}"))?;
@@ -177,6 +223,50 @@ fn run_inner(args: &PlanArgs) -> miette::Result<ExitCode> {
         PlanFormat::Yaml => print!("{}", plan.to_yaml().map_err(|e| miette::miette!("{e}"))?),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The migration `query` names, as the user sees it in the folder: its id, version or
+/// name; the version with or without separators (`2024-03-02-101500` for `20240302101500`);
+/// or a prefix of the id or version that only one migration has. On failure, the
+/// migrations that matched (none, or several: the query is ambiguous).
+pub fn find_migration<'a>(
+    migrations: &'a [source::Migration],
+    query: &str,
+) -> Result<usize, Vec<&'a source::Migration>> {
+    let q = query.trim();
+    if let Some(i) = migrations
+        .iter()
+        .position(|m| m.id == q || m.version == q || m.name == q)
+    {
+        return Ok(i);
+    }
+    // A version written with other separators: compare the alphanumerics only.
+    let bare = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_alphanumeric()).collect() };
+    let qb = bare(q);
+    let matches = |pred: &dyn Fn(&source::Migration) -> bool| -> Vec<usize> {
+        migrations
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| pred(m))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let mut found = if qb.is_empty() {
+        Vec::new()
+    } else {
+        matches(&|m| bare(&m.version) == qb || bare(&m.id) == qb)
+    };
+    if found.is_empty() && !q.is_empty() {
+        found = matches(&|m| {
+            m.id.starts_with(q)
+                || m.version.starts_with(q)
+                || (!qb.is_empty() && bare(&m.id).starts_with(&qb))
+        });
+    }
+    match found.as_slice() {
+        [i] => Ok(*i),
+        _ => Err(found.iter().map(|i| &migrations[*i]).collect()),
+    }
 }
 
 /// Backfill pacing from `backfill:` in lockstep.yaml over the built-in defaults. The

@@ -339,6 +339,7 @@ impl Cx<'_> {
     /// The original statement, unchanged, as one step.
     fn pass_through(&mut self, ops: &[Op], why: Option<String>) -> String {
         let mut lock_list: Vec<StepLock> = Vec::new();
+        let mut blocking: Vec<String> = Vec::new();
         let mut tables = Vec::new();
         for op in ops {
             for f in locks::facts(op, self.catalog, self.tuning.pg_version) {
@@ -352,7 +353,31 @@ impl Cx<'_> {
                 } else {
                     "instant (catalog only)"
                 };
-                lock_list.push(StepLock::new(&f.table, f.mode, duration));
+                let lock = StepLock::new(&f.table, f.mode, duration);
+                // One line per lock: a multi-command statement repeats the same fact.
+                if !lock_list.contains(&lock) {
+                    lock_list.push(lock);
+                }
+                // A pass-through that rewrites or reads a table in use under a lock that
+                // stops writes has no online recipe here: say so rather than let the plan
+                // look zero-downtime (temporal's stored generated columns in plan_corpus).
+                if (f.rewrite || f.scan) && f.mode >= LockMode::Share && why.is_none() {
+                    let what = if f.rewrite {
+                        "rewrites"
+                    } else {
+                        "reads every row of"
+                    };
+                    let note = format!(
+                        "no online recipe: this statement {what} {} under {}, so writes to it \
+                         wait until it finishes; run it while the table is small or in a \
+                         maintenance window",
+                        obj(&f.table),
+                        f.mode.as_str()
+                    );
+                    if !blocking.contains(&note) {
+                        blocking.push(note);
+                    }
+                }
             }
             if let Some(t) = op.table() {
                 tables.push(t.clone());
@@ -393,7 +418,7 @@ impl Cx<'_> {
                 .map(|_| self.tuning.retry.clone()),
             requires_deploy: None,
             backfill: None,
-            notes: why.into_iter().collect(),
+            notes: why.into_iter().chain(blocking).collect(),
             statement: self.statement,
             after: Vec::new(),
             tables,
