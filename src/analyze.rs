@@ -12,6 +12,7 @@ use crate::rules::{
 };
 use crate::settings::Settings;
 use crate::source::{Migration, Script};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
@@ -59,6 +60,24 @@ pub fn analyze(
     settings: &Settings,
     lint: &dyn Fn(&Migration) -> bool,
 ) -> Analysis {
+    analyze_with(migrations, settings, lint, None)
+}
+
+/// Receives each analysed script as soon as its migration has been replayed, with its
+/// file's text and the settings of the analysis (see [`analyze_with`]).
+pub type ScriptSink<'a> = dyn FnMut(&AnalyzedScript, &str, &Settings) + 'a;
+
+/// [`analyze`], handing each analysed script to `sink` as soon as its migration has been
+/// replayed (the streamed JSON report writes it out then). With a sink, the scripts kept
+/// in [`Analysis::scripts`] hold only their last statement, without its ops and lock facts
+/// (enough for the suppression check and the order of migrations), so memory does not
+/// grow with the history.
+pub fn analyze_with(
+    migrations: &[Migration],
+    settings: &Settings,
+    lint: &dyn Fn(&Migration) -> bool,
+    mut sink: Option<&mut ScriptSink<'_>>,
+) -> Analysis {
     let mut analysis = Analysis {
         migrations_total: migrations.len(),
         ..Default::default()
@@ -74,55 +93,54 @@ pub fn analyze(
     let downs_expected = migrations.iter().any(|m| m.down.is_some());
     // The rollback check, which judges the parts of a multi-part version together.
     let mut units = crate::rollback::Units::new(migrations);
-    for m in migrations {
-        let linted = lint(m);
-        // Schema before the up, for the rollback check (linted migrations only).
-        let before = linted.then(|| catalog.clone());
-        let up = run_script(
-            m,
-            &m.up,
-            Direction::Up,
-            &mut catalog,
-            settings,
-            &rules,
-            linted,
-            &mut analysis,
-        );
-        if let Some(before) = before {
-            let mut down_run = None;
-            if let Some(down) = &m.down {
-                // Lint the down script against the schema after the up, without keeping its effect.
-                let mut scratch = catalog.clone();
-                let d = run_script(
-                    m,
-                    down,
-                    Direction::Down,
-                    &mut scratch,
-                    settings,
-                    &rules,
-                    true,
-                    &mut analysis,
-                );
-                down_run = Some((d, scratch));
+    // Splitting, tokenising, parsing and lowering do not depend on the catalog: a
+    // background thread parses the migrations chunk by chunk across the cores (rayon)
+    // while this thread replays the previous chunk in order. Chunks arrive in order and
+    // each chunk keeps its order, so the result is the same as a serial run; at most
+    // `PARSE_AHEAD` chunks wait parsed, so memory does not grow with the history.
+    // Down scripts are only read for the linted migrations.
+    let linted: Vec<bool> = migrations.iter().map(lint).collect();
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<ParsedMigration>>(PARSE_AHEAD);
+        let linted = &linted;
+        scope.spawn(move || {
+            for (chunk, linted) in migrations
+                .chunks(PARSE_CHUNK)
+                .zip(linted.chunks(PARSE_CHUNK))
+            {
+                let parsed: Vec<ParsedMigration> = chunk
+                    .par_iter()
+                    .zip(linted)
+                    .map(|(m, &linted)| ParsedMigration {
+                        up: parse::parse_script(&m.up),
+                        down: m.down.as_ref().filter(|_| linted).map(parse::parse_script),
+                    })
+                    .collect();
+                if send.send(parsed).is_err() {
+                    // The replay stopped (it panicked): nothing waits for more.
+                    break;
+                }
             }
-            let input = crate::rollback::RollbackInput {
-                migration: m,
-                up: &up,
-                down: down_run.as_ref().map(|(d, _)| d),
-                before: &before,
-                after_up: &catalog,
-                after_down: down_run.as_ref().map(|(_, c)| c),
-                downs_expected,
-            };
-            analysis
-                .findings
-                .extend(units.check(&input, settings));
-            analysis.scripts.push(up);
-            if let Some((d, _)) = down_run {
-                analysis.scripts.push(d);
+        });
+        let mut ms = migrations.iter().zip(linted);
+        for chunk in receive {
+            // The chunk drives the zip: `ms` gives exactly one migration per parsed one.
+            for (parsed, (m, &linted)) in chunk.into_iter().zip(ms.by_ref()) {
+                replay_migration(
+                    m,
+                    parsed,
+                    settings,
+                    linted,
+                    &rules,
+                    downs_expected,
+                    &mut units,
+                    &mut catalog,
+                    &mut analysis,
+                    &mut sink,
+                );
             }
         }
-    }
+    });
     analysis.findings.extend(units.flush(settings));
     analysis.catalog = catalog;
     crate::suppress::apply(&mut analysis, settings);
@@ -136,10 +154,109 @@ pub fn analyze(
     analysis
 }
 
+/// Migrations parsed per parallel batch: enough to keep the cores busy, small enough that
+/// the parsed statements waiting for the replay stay a small part of memory.
+const PARSE_CHUNK: usize = 32;
+/// Parsed chunks that may wait for the replay.
+const PARSE_AHEAD: usize = 2;
+
+/// The statements of one migration's scripts, parsed ahead of the replay.
+struct ParsedMigration {
+    up: Vec<Statement>,
+    down: Option<Vec<Statement>>,
+}
+
+/// Replays one migration (its statements already parsed) into `catalog`, running the
+/// rules on it when `lint` selects it.
+#[allow(clippy::too_many_arguments)]
+fn replay_migration(
+    m: &Migration,
+    parsed: ParsedMigration,
+    settings: &Settings,
+    linted: bool,
+    rules: &[(&dyn rules::Rule, &rules::RuleMeta)],
+    downs_expected: bool,
+    units: &mut crate::rollback::Units,
+    catalog: &mut Catalog,
+    analysis: &mut Analysis,
+    sink: &mut Option<&mut ScriptSink<'_>>,
+) {
+    {
+        // Schema before the up, for the rollback check (linted migrations only).
+        let before = linted.then(|| catalog.clone());
+        let up = run_script(
+            m,
+            &m.up,
+            parsed.up,
+            Direction::Up,
+            catalog,
+            settings,
+            rules,
+            linted,
+            analysis,
+        );
+        if let Some(before) = before {
+            let mut down_run = None;
+            if let (Some(down), Some(statements)) = (&m.down, parsed.down) {
+                // Lint the down script against the schema after the up, without keeping its effect.
+                let mut scratch = catalog.clone();
+                let d = run_script(
+                    m,
+                    down,
+                    statements,
+                    Direction::Down,
+                    &mut scratch,
+                    settings,
+                    rules,
+                    true,
+                    analysis,
+                );
+                down_run = Some((d, scratch));
+            }
+            let input = crate::rollback::RollbackInput {
+                migration: m,
+                up: &up,
+                down: down_run.as_ref().map(|(d, _)| d),
+                before: &before,
+                after_up: catalog,
+                after_down: down_run.as_ref().map(|(_, c)| c),
+                downs_expected,
+            };
+            analysis.findings.extend(units.check(&input, settings));
+            keep(analysis, up, &m.up, settings, sink);
+            if let (Some((d, _)), Some(down)) = (down_run, &m.down) {
+                keep(analysis, d, down, settings, sink);
+            }
+        }
+    }
+}
+
+/// Keeps an analysed script in the result, or hands it to the sink and keeps its outline.
+fn keep(
+    analysis: &mut Analysis,
+    mut analysed: AnalyzedScript,
+    script: &Script,
+    settings: &Settings,
+    sink: &mut Option<&mut ScriptSink<'_>>,
+) {
+    if let Some(sink) = sink {
+        sink(&analysed, &script.source, settings);
+        let last = analysed.statements.pop().map(|s| AnalyzedStatement {
+            span: s.span,
+            ops: Vec::new(),
+            locks: Vec::new(),
+            parsed_by: s.parsed_by,
+        });
+        analysed.statements = last.into_iter().collect();
+    }
+    analysis.scripts.push(analysed);
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_script(
     m: &Migration,
     script: &Script,
+    statements: Vec<Statement>,
     direction: Direction,
     catalog: &mut Catalog,
     settings: &Settings,
@@ -147,7 +264,6 @@ fn run_script(
     linted: bool,
     analysis: &mut Analysis,
 ) -> AnalyzedScript {
-    let statements = parse::parse_script(script);
     analysis.statements_total += statements.len();
     if linted {
         analysis

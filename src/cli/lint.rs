@@ -1,14 +1,14 @@
 //! `lockstep lint`: source → parse → catalog → locks → rules → report.
 
 use super::{EXIT_ERROR, EXIT_FINDINGS, print_error, use_color};
-use crate::analyze::analyze;
+use crate::analyze::analyze_with;
 use crate::config::Config;
 use crate::report::{self, Format, ReportContext};
 use crate::settings::{Settings, Severity};
 use crate::source::{self, Layout, Migration};
 use clap::Args;
 use std::collections::HashSet;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -124,6 +124,29 @@ pub fn load_config(explicit: Option<&Path>) -> miette::Result<Config> {
 }
 
 fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<ExitCode> {
+    // The JSON report's migrations are written out while the history is replayed (see
+    // `report::json::Spill`), so memory follows the largest migration.
+    let mut spill = match args.format {
+        Format::Json => Some(
+            report::json::Spill::new()
+                .map_err(|e| miette::miette!("cannot create a temporary file: {e}"))?,
+        ),
+        _ => None,
+    };
+    let mut spill_error: Option<std::io::Error> = None;
+    let mut to_spill =
+        |script: &crate::analyze::AnalyzedScript, source: &str, settings: &Settings| {
+            if let Some(spill) = spill.as_mut()
+                && spill_error.is_none()
+                && let Err(e) = spill.push(script, source, settings)
+            {
+                spill_error = Some(e);
+            }
+        };
+    let sink: Option<&mut crate::analyze::ScriptSink<'_>> = match args.format {
+        Format::Json => Some(&mut to_spill),
+        _ => None,
+    };
     let Prepared {
         mut analysis,
         settings,
@@ -131,7 +154,10 @@ fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Exit
         config,
         fail_on,
         histories,
-    } = prepare(args, quiet, verbose)?;
+    } = prepare_with(args, quiet, verbose, sink)?;
+    if let Some(e) = spill_error {
+        return Err(miette::miette!("cannot write to a temporary file: {e}"));
+    }
     let explicit = args.baseline.is_some();
     let baseline_path = match &args.baseline {
         Some(p) => Some(p.clone()),
@@ -165,12 +191,22 @@ fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Exit
             ExitCode::SUCCESS
         });
     }
-    let out = if quiet && args.format == Format::Pretty {
-        report::pretty::render_quiet(&cx)
+    // The report goes to stdout as it is written (JSON and pretty): it is never held whole.
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = if quiet && args.format == Format::Pretty {
+        out.write_all(report::pretty::render_quiet(&cx).as_bytes())
+    } else if let Some(spill) = spill {
+        report::json::write_spilled(&cx, spill, &mut out)
     } else {
-        report::render(args.format, &cx)
+        report::write(args.format, &cx, &mut out)
     };
-    print!("{out}");
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => {}
+        // A reader that stopped reading (`| head`) is not an error of the linter.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(miette::miette!("stdout: cannot write the report: {e}")),
+    }
     Ok(if report::fails(&analysis.findings, fail_on) {
         ExitCode::from(EXIT_FINDINGS)
     } else {
@@ -180,6 +216,17 @@ fn run_inner(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Exit
 
 /// Loads the folder and configuration and runs the analysis (history checks included).
 pub(super) fn prepare(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Result<Prepared> {
+    prepare_with(args, quiet, verbose, None)
+}
+
+/// [`prepare`], handing each analysed script to `sink` as it is replayed
+/// ([`crate::analyze::analyze_with`]).
+fn prepare_with(
+    args: &LintArgs,
+    quiet: bool,
+    verbose: bool,
+    mut sink: Option<&mut crate::analyze::ScriptSink<'_>>,
+) -> miette::Result<Prepared> {
     let config = load_config_for(args.config.as_deref(), &args.paths)?;
     let mut settings = Settings::default();
     config.apply(&mut settings);
@@ -242,7 +289,7 @@ pub(super) fn prepare(args: &LintArgs, quiet: bool, verbose: bool) -> miette::Re
             }
         };
         // Each history is replayed alone: one service's tables are not another's.
-        let mut one = analyze(migrations, &settings, &lint);
+        let mut one = analyze_with(migrations, &settings, &lint, sink.as_deref_mut());
         // History integrity against lockstep.lock, when the folder has one.
         super::lock::check_for_lint(
             &mut one,

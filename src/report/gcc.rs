@@ -1,14 +1,15 @@
 //! `--format gcc`: one line per finding, `file:line:col: severity: message [rule]`.
 
-use super::{ReportContext, display_path, finding_position};
+use super::{Files, ReportContext};
 
 pub fn render(cx: &ReportContext) -> String {
+    let files = Files::new(cx.analysis);
     let mut out = String::new();
     for f in &cx.analysis.findings {
-        let p = finding_position(cx.analysis, f);
+        let p = files.position(&f.path, &f.span);
         out.push_str(&format!(
             "{}:{}:{}: {}: {} [{}]\n",
-            display_path(&f.path),
+            files.shown(&f.path),
             p.line,
             p.column,
             f.severity,

@@ -1,6 +1,6 @@
 //! `--format github`: GitHub Actions workflow commands, one annotation per finding.
 
-use super::{ReportContext, display_path, finding_position};
+use super::{Files, ReportContext};
 use crate::settings::Severity;
 
 /// Escapes a workflow-command message (data part).
@@ -16,9 +16,10 @@ fn escape_property(s: &str) -> String {
 }
 
 pub fn render(cx: &ReportContext) -> String {
+    let files = Files::new(cx.analysis);
     let mut out = String::new();
     for f in &cx.analysis.findings {
-        let p = finding_position(cx.analysis, f);
+        let p = files.position(&f.path, &f.span);
         let level = match f.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -31,7 +32,7 @@ pub fn render(cx: &ReportContext) -> String {
         }
         out.push_str(&format!(
             "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
-            escape_property(&display_path(&f.path)),
+            escape_property(&files.shown(&f.path)),
             p.line,
             p.column,
             p.end_line,

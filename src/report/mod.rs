@@ -54,6 +54,19 @@ pub fn render(format: Format, cx: &ReportContext) -> String {
     }
 }
 
+/// Writes the analysis in `format` to `out` (JSON and pretty as they are produced).
+pub fn write(
+    format: Format,
+    cx: &ReportContext,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Pretty => pretty::write(cx, out),
+        Format::Json => json::write(cx, out),
+        other => out.write_all(render(other, cx).as_bytes()),
+    }
+}
+
 /// Counts of findings by severity.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct Summary {
@@ -121,25 +134,167 @@ pub fn position(source: &str, span: &std::ops::Range<usize>) -> Position {
     }
 }
 
-/// Position of a finding using the analysis' stored sources.
+/// Position of a finding using the analysis' stored sources. Scans the file from its
+/// start: a renderer with many findings uses [`Files`] instead.
 pub fn finding_position(analysis: &Analysis, f: &Finding) -> Position {
     match analysis.sources.get(&f.path) {
         Some(src) => position(src, &f.span),
-        None => Position {
-            line: 1,
-            column: 1,
-            end_line: 1,
-            end_column: 1,
-        },
+        None => Position::START,
+    }
+}
+
+impl Position {
+    /// Line 1, column 1: where a finding of no known file points.
+    pub const START: Position = Position {
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 1,
+    };
+}
+
+/// The byte offsets at which the lines of one text start, so that a position costs a
+/// binary search and a scan of one line instead of a scan from the start of the file.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    /// Offset of the first byte of each line; `starts[0] == 0`.
+    starts: Vec<usize>,
+    /// The text has a carriage return not followed by a line feed: miette counts it as a
+    /// line break and this index does not, so snippets take the whole text.
+    pub(crate) lone_cr: bool,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        let mut lone_cr = false;
+        for (i, b) in bytes.iter().enumerate() {
+            match b {
+                b'\n' => starts.push(i + 1),
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => lone_cr = true,
+                _ => {}
+            }
+        }
+        LineIndex { starts, lone_cr }
+    }
+
+    /// Number of lines as `str::lines` counts them (a final line feed ends the last line).
+    pub fn line_count(&self, text: &str) -> usize {
+        if text.is_empty() {
+            0
+        } else if text.ends_with('\n') {
+            self.starts.len() - 1
+        } else {
+            self.starts.len()
+        }
+    }
+
+    /// 0-based line of a byte offset (`offset` within the text).
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Offset of the start of 0-based line `line` (the text's length past the last line).
+    pub(crate) fn start_of(&self, line: usize, text: &str) -> usize {
+        self.starts.get(line).copied().unwrap_or(text.len())
+    }
+
+    /// 1-based line and column (in characters) of a byte offset; the same as [`line_col`].
+    pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line_of(offset);
+        let start = self.start_of(line, text);
+        let col = text.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
+        (line + 1, col)
+    }
+
+    /// The same as [`position`].
+    pub fn position(&self, text: &str, span: &std::ops::Range<usize>) -> Position {
+        let (line, column) = self.line_col(text, span.start);
+        let (end_line, end_column) = self.line_col(text, span.end);
+        Position {
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
+}
+
+/// One file a report shows: its text, line index and displayed name.
+pub struct FileInfo<'a> {
+    pub source: &'a std::sync::Arc<str>,
+    pub lines: LineIndex,
+    /// The path as [`display_path`] shows it.
+    pub shown: String,
+}
+
+/// The analysis' files, each indexed once for a whole report (line starts, displayed
+/// path), looked up by path in a hash map instead of scanning or comparing paths.
+pub struct Files<'a> {
+    files: Vec<FileInfo<'a>>,
+    by_path: std::collections::HashMap<&'a std::path::Path, usize>,
+    cwd: Option<std::path::PathBuf>,
+}
+
+impl<'a> Files<'a> {
+    pub fn new(analysis: &'a Analysis) -> Files<'a> {
+        let cwd = std::env::current_dir().ok();
+        let mut files = Vec::with_capacity(analysis.sources.len());
+        let mut by_path = std::collections::HashMap::with_capacity(analysis.sources.len());
+        for (path, source) in &analysis.sources {
+            by_path.insert(path.as_path(), files.len());
+            files.push(FileInfo {
+                source,
+                lines: LineIndex::new(source),
+                shown: display_path_from(path, cwd.as_deref()),
+            });
+        }
+        Files {
+            files,
+            by_path,
+            cwd,
+        }
+    }
+
+    /// The file at `path`, when the analysis read it.
+    pub fn get(&self, path: &std::path::Path) -> Option<&FileInfo<'a>> {
+        self.by_path.get(path).map(|&i| &self.files[i])
+    }
+
+    /// Where `span` is in the file at `path` ([`Position::START`] for an unknown file).
+    pub fn position(&self, path: &std::path::Path, span: &std::ops::Range<usize>) -> Position {
+        match self.get(path) {
+            Some(f) => f.lines.position(f.source, span),
+            None => Position::START,
+        }
+    }
+
+    /// `path` as users see it ([`display_path`]), computed once per file.
+    pub fn shown(&self, path: &std::path::Path) -> std::borrow::Cow<'_, str> {
+        match self.get(path) {
+            Some(f) => std::borrow::Cow::Borrowed(f.shown.as_str()),
+            None => std::borrow::Cow::Owned(display_path_from(path, self.cwd.as_deref())),
+        }
     }
 }
 
 /// Path as shown to users: relative to the current directory (with `..` when it lies
 /// outside it), `/` separators.
 pub fn display_path(p: &std::path::Path) -> String {
-    let shown = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| relative_to(p, &cwd))
+    display_path_from(p, std::env::current_dir().ok().as_deref())
+}
+
+/// [`display_path`] with the working directory already known.
+pub(crate) fn display_path_from(p: &std::path::Path, cwd: Option<&std::path::Path>) -> String {
+    let shown = cwd
+        .and_then(|cwd| relative_to(p, cwd))
         .unwrap_or_else(|| p.to_path_buf());
     let s = shown.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
@@ -280,6 +435,31 @@ mod tests {
         let long = "word ".repeat(10);
         for line in wrap(long.trim(), 20).lines() {
             assert!(line.chars().count() <= 20, "{line}");
+        }
+    }
+
+    /// The line index answers what the scan from the file's start answers, at every byte
+    /// (line feeds, CRLF, multi-byte characters, offsets past the end), and counts lines
+    /// as `str::lines` does.
+    #[test]
+    fn the_line_index_agrees_with_the_scan() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "SELECT 1;\nCREATE TABLE \"é\" (x int);\n",
+            "a\r\nbé\r\n\r\nc",
+            "x\n\n\ny\n",
+        ] {
+            let index = LineIndex::new(text);
+            for offset in 0..=text.len() + 2 {
+                assert_eq!(
+                    index.line_col(text, offset),
+                    line_col(text, offset),
+                    "{text:?} at {offset}"
+                );
+            }
+            assert_eq!(index.line_count(text), text.lines().count(), "{text:?}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! notes and the safe alternative as help; the newest migration first; a summary per rule
 //! and per migration at the end. `-q` prints one line per finding instead.
 
-use super::{ReportContext, Summary, display_path, finding_position, newest_first, wrap};
+use super::{FileInfo, Files, ReportContext, Summary, newest_first, wrap};
 use crate::rules::Finding;
 use crate::settings::Severity;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
@@ -41,6 +41,22 @@ pub fn render(cx: &ReportContext) -> String {
 
 /// The full report, wrapped to `width` columns.
 pub fn render_width(cx: &ReportContext, width: usize) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_width(cx, width, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the full report to `out` one finding at a time (stdout in `lockstep lint`).
+pub fn write(cx: &ReportContext, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    write_width(cx, super::terminal_width().unwrap_or(DEFAULT_WIDTH), out)
+}
+
+fn write_width(
+    cx: &ReportContext,
+    width: usize,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let width = width.max(40);
     let theme = if cx.color {
         GraphicalTheme::unicode()
@@ -50,17 +66,83 @@ pub fn render_width(cx: &ReportContext, width: usize) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
         .with_context_lines(1);
-    let mut out = String::new();
+    let files = Files::new(cx.analysis);
     for f in newest_first(cx.analysis) {
-        out.push_str(&render_one(cx, &handler, f, width));
-        out.push('\n');
+        out.write_all(render_one(&files, &handler, f, width).as_bytes())?;
+        out.write_all(b"\n")?;
     }
-    out.push_str(&summary(cx, width));
-    out
+    out.write_all(summary(cx, width).as_bytes())
+}
+
+/// Lines of context miette shows around a label (`with_context_lines`), plus a margin.
+const WINDOW_LINES: usize = 3;
+
+/// The part of a file around one finding, given to miette instead of the whole file:
+/// miette finds a label's lines by scanning its source from the first byte, which made
+/// rendering quadratic in the file's length. Offsets, line numbers and line counts it
+/// reports are those of the whole file, so the output is the same.
+struct Window {
+    /// The whole file.
+    source: std::sync::Arc<str>,
+    /// Byte offset of the part shown in the file (on a line start).
+    start: usize,
+    /// Byte offset of its end (on a line start, or the file's end).
+    end: usize,
+    /// Line breaks in the file before `start`.
+    lines_before: usize,
+}
+
+impl miette::SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let local =
+            miette::SourceSpan::new(span.offset().saturating_sub(self.start).into(), span.len());
+        let text = self.source.get(self.start..self.end).unwrap_or_default();
+        let c = text.read_span(&local, context_lines_before, context_lines_after)?;
+        Ok(Box::new(miette::MietteSpanContents::new(
+            c.data(),
+            miette::SourceSpan::new((c.span().offset() + self.start).into(), c.span().len()),
+            c.line() + self.lines_before,
+            c.column(),
+            c.line_count() + self.lines_before,
+        )))
+    }
+}
+
+impl Window {
+    /// The whole file.
+    fn whole(file: &FileInfo) -> Window {
+        Window {
+            source: file.source.clone(),
+            start: 0,
+            end: file.source.len(),
+            lines_before: 0,
+        }
+    }
+
+    /// The lines around `start..end` (a label on one line), with room for miette's context.
+    fn around(file: &FileInfo, start: usize, end: usize) -> Window {
+        let src: &str = file.source;
+        if file.lines.lone_cr || start > end || end > src.len() {
+            return Window::whole(file);
+        }
+        let first = file.lines.line_of(start).saturating_sub(WINDOW_LINES);
+        let last = file.lines.line_of(end) + WINDOW_LINES + 1;
+        Window {
+            source: file.source.clone(),
+            start: file.lines.start_of(first, src),
+            end: file.lines.start_of(last, src),
+            lines_before: first,
+        }
+    }
 }
 
 fn render_one(
-    cx: &ReportContext,
+    files: &Files,
     handler: &GraphicalReportHandler,
     f: &Finding,
     width: usize,
@@ -83,9 +165,10 @@ fn render_one(
     if !help.is_empty() {
         diag = diag.with_help(help.to_string());
     }
-    let name = display_path(&f.path);
-    match cx.analysis.sources.get(&f.path) {
-        Some(src) => {
+    let name = files.shown(&f.path).into_owned();
+    match files.get(&f.path) {
+        Some(file) => {
+            let src: &str = file.source;
             let end = f.span.end.min(src.len());
             let mut start = f.span.start.min(end);
             while !src.is_char_boundary(start) {
@@ -98,21 +181,18 @@ fn render_one(
                 .unwrap_or(src.len())
                 .min(end.max(start));
             // The label starts under the statement: leave room for the gutter and column.
-            let column = src[..start]
-                .rsplit('\n')
-                .next()
-                .map_or(0, |l| l.chars().count());
+            let column = file.lines.line_col(src, start).1 - 1;
             // miette draws the label after the underline's midpoint, past a gutter as wide
             // as the line numbers.
             let underline = src[start..first_line_end].chars().count();
-            let gutter = src.lines().count().to_string().len() + 4;
+            let gutter = file.lines.line_count(src).to_string().len() + 4;
             let label_width = width
                 .saturating_sub(gutter + column + underline / 2 + 5)
                 .max(24);
             let label = f.label.as_deref().map(|l| wrap(l, label_width));
             diag = diag.with_label(LabeledSpan::new(label, start, first_line_end - start));
-            let report =
-                miette::Report::new(diag).with_source_code(NamedSource::new(name, src.clone()));
+            let window = Window::around(file, start, first_line_end);
+            let report = miette::Report::new(diag).with_source_code(NamedSource::new(name, window));
             let mut s = String::new();
             match handler.render_report(&mut s, report.as_ref()) {
                 Ok(()) => s,
@@ -132,12 +212,13 @@ fn render_one(
 
 /// `-q`: one line per finding, `path:line:col: severity[rule]: message`, newest first.
 pub fn render_quiet(cx: &ReportContext) -> String {
+    let files = Files::new(cx.analysis);
     let mut out = String::new();
     for f in newest_first(cx.analysis) {
-        let p = finding_position(cx.analysis, f);
+        let p = files.position(&f.path, &f.span);
         out.push_str(&format!(
             "{}:{}:{}: {}[{}]: {}",
-            display_path(&f.path),
+            files.shown(&f.path),
             p.line,
             p.column,
             f.severity,
@@ -251,4 +332,59 @@ pub fn summary(cx: &ReportContext, width: usize) -> String {
             .unwrap_or_default(),
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// miette given only the lines around a label draws exactly what it draws given the
+    /// whole file: line numbers, gutter, context lines, at the first and last lines too.
+    #[test]
+    fn a_window_renders_like_the_whole_file() {
+        for eol in ["\n", "\r\n"] {
+            let mut text = String::new();
+            for i in 0..120 {
+                text.push_str(&format!(
+                    "ALTER TABLE t{i} ADD COLUMN c int; -- é line {i}{eol}"
+                ));
+            }
+            text.push_str("SELECT 1");
+            let source: Arc<str> = text.into();
+            let file = FileInfo {
+                source: &source,
+                lines: super::super::LineIndex::new(&source),
+                shown: "x.sql".into(),
+            };
+            let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+                .with_width(100)
+                .with_context_lines(1);
+            let lines: Vec<usize> = std::iter::once(0)
+                .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+            for &line in &[0usize, 1, 2, 3, 4, 5, 9, 99, 117, 118, 119, 120] {
+                let start = lines[line] + 6;
+                let end = source[start..]
+                    .find(eol)
+                    .map_or(source.len(), |i| start + i);
+                let render = |w: Window| {
+                    let diag = MietteDiagnostic::new("m").with_label(LabeledSpan::new(
+                        Some("label".into()),
+                        start,
+                        end - start,
+                    ));
+                    let report =
+                        miette::Report::new(diag).with_source_code(NamedSource::new("x.sql", w));
+                    let mut s = String::new();
+                    handler.render_report(&mut s, report.as_ref()).unwrap();
+                    s
+                };
+                let whole = render(Window::whole(&file));
+                let window = render(Window::around(&file, start, end));
+                assert!(whole.contains(&format!("{} │", line + 1)), "{whole}");
+                assert_eq!(whole, window, "line {line}, {eol:?}");
+            }
+        }
+    }
 }

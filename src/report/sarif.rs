@@ -1,6 +1,6 @@
 //! `--format sarif`: SARIF 2.1.0 for GitHub code scanning, with every rule's metadata.
 
-use super::{ReportContext, display_path, finding_position};
+use super::{Files, ReportContext};
 use crate::settings::Severity;
 use serde_sarif::sarif::{
     ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, Region,
@@ -48,6 +48,7 @@ pub fn render(cx: &ReportContext) -> String {
                 .build()
         })
         .collect();
+    let files = Files::new(cx.analysis);
     let fingerprints = crate::baseline::fingerprints(cx.analysis);
     let results: Vec<SarifResult> = cx
         .analysis
@@ -55,7 +56,7 @@ pub fn render(cx: &ReportContext) -> String {
         .iter()
         .zip(fingerprints)
         .map(|(f, fingerprint)| {
-            let p = finding_position(cx.analysis, f);
+            let p = files.position(&f.path, &f.span);
             let region = Region::builder()
                 .start_line(p.line as i64)
                 .start_column(p.column as i64)
@@ -67,7 +68,7 @@ pub fn render(cx: &ReportContext) -> String {
                     PhysicalLocation::builder()
                         .artifact_location(
                             ArtifactLocation::builder()
-                                .uri(display_path(&f.path))
+                                .uri(files.shown(&f.path).into_owned())
                                 .build(),
                         )
                         .region(region)
