@@ -108,7 +108,12 @@ fn normalize(mut ops: Vec<Op>) -> Vec<Op> {
 }
 
 fn static_ops(script: &lockstep::source::Script) -> Vec<Op> {
-    normalize(parse_script(script).into_iter().flat_map(|s| s.ops).collect())
+    normalize(
+        parse_script(script)
+            .into_iter()
+            .flat_map(|s| s.ops)
+            .collect(),
+    )
 }
 
 fn not_analysed(ops: &[Op]) -> bool {
@@ -127,7 +132,9 @@ fn loaded() -> Vec<Migration> {
 #[test]
 fn static_reading_equals_alembic_offline_sql() {
     if !have_alembic() {
-        eprintln!("SKIPPED: python3 with alembic and sqlalchemy is not installed (pip install alembic sqlalchemy)");
+        eprintln!(
+            "SKIPPED: python3 with alembic and sqlalchemy is not installed (pip install alembic sqlalchemy)"
+        );
         return;
     }
     let migrations = loaded();
@@ -148,7 +155,10 @@ fn static_reading_equals_alembic_offline_sql() {
             );
             continue;
         }
-        for (direction, ours, theirs) in [("up", &ours_up, &up[&m.id]), ("down", &ours_down, &down[&m.id])] {
+        for (direction, ours, theirs) in [
+            ("up", &ours_up, &up[&m.id]),
+            ("down", &ours_down, &down[&m.id]),
+        ] {
             compared += 1;
             if ours != theirs {
                 failures.push(format!(
@@ -158,7 +168,12 @@ fn static_reading_equals_alembic_offline_sql() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(compared >= 80, "compared {compared}");
 }
 
@@ -181,10 +196,22 @@ fn autocommit_block_runs_outside_the_transaction() {
     let get = |id: &str| migrations.iter().find(|m| m.id == id).expect(id);
     assert!(get("a003").in_transaction);
     let a008 = get("a008");
-    assert!(!a008.in_transaction, "the concurrent index runs in autocommit");
-    let ops: Vec<Op> = parse_script(&a008.up).into_iter().flat_map(|s| s.ops).collect();
     assert!(
-        matches!(ops.as_slice(), [Op::CreateIndex { concurrently: true, .. }]),
+        !a008.in_transaction,
+        "the concurrent index runs in autocommit"
+    );
+    let ops: Vec<Op> = parse_script(&a008.up)
+        .into_iter()
+        .flat_map(|s| s.ops)
+        .collect();
+    assert!(
+        matches!(
+            ops.as_slice(),
+            [Op::CreateIndex {
+                concurrently: true,
+                ..
+            }]
+        ),
         "{ops:?}"
     );
     // Before and after the block: each in a transaction of its own.
@@ -196,7 +223,15 @@ fn autocommit_block_runs_outside_the_transaction() {
         .collect();
     assert_eq!(
         kinds,
-        ["begin", "add_column", "commit", "add_enum_value", "begin", "create_index", "commit"]
+        [
+            "begin",
+            "add_column",
+            "commit",
+            "add_enum_value",
+            "begin",
+            "create_index",
+            "commit"
+        ]
     );
 }
 
@@ -214,4 +249,68 @@ fn raw_sql_spans_point_into_the_python_literal() {
     let m = migrations.iter().find(|m| m.id == "a003").expect("a003");
     let stmts = parse_script(&m.up);
     assert!(m.up.source[stmts[0].span.clone()].starts_with("op.add_column(\"users\""));
+}
+
+/// Real projects (not committed; see corpus/python-orms.tsv): `ALEMBIC_CORPUS=dir1:dir2
+/// cargo test --test frontend_alembic corpus_counts -- --ignored --nocapture` prints the
+/// files read, the calls understood and what was not analysed.
+#[test]
+#[ignore]
+fn corpus_counts() {
+    use lockstep::source::host::HostBody;
+    let Ok(dirs) = std::env::var("ALEMBIC_CORPUS") else {
+        eprintln!("SKIPPED: set ALEMBIC_CORPUS");
+        return;
+    };
+    let (mut files, mut calls, mut understood) = (0usize, 0usize, 0usize);
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for dir in dirs.split(':') {
+        let loaded = match load(&[PathBuf::from(dir)], Some(Layout::Alembic), &[]) {
+            Ok(l) => l,
+            Err(e) => panic!("refused {dir}: {e}"),
+        };
+        let (f0, c0, u0) = (files, calls, understood);
+        for m in &loaded.migrations {
+            files += 1;
+            for script in std::iter::once(&m.up).chain(m.down.as_ref()) {
+                for call in script.host.iter().flat_map(|h| h.iter()) {
+                    if call.span.is_empty() {
+                        continue; // BEGIN/COMMIT around an autocommit block
+                    }
+                    calls += 1;
+                    match &call.body {
+                        HostBody::NotAnalysed { what } => {
+                            let key: String = what
+                                .split([':', '('])
+                                .next()
+                                .unwrap_or("")
+                                .chars()
+                                .take(60)
+                                .collect();
+                            *reasons.entry(key).or_default() += 1;
+                        }
+                        _ => understood += 1,
+                    }
+                }
+                // Parsing must not panic either.
+                let _ = parse_script(script);
+            }
+        }
+        eprintln!(
+            "{dir}: {} files, {} calls, {} understood",
+            files - f0,
+            calls - c0,
+            understood - u0
+        );
+    }
+    let mut top: Vec<(usize, String)> = reasons.into_iter().map(|(k, v)| (v, k)).collect();
+    top.sort_by(|a, b| b.cmp(a));
+    eprintln!(
+        "TOTAL: {files} files, {calls} calls, {understood} understood ({:.1}%), {} not analysed",
+        100.0 * understood as f64 / calls.max(1) as f64,
+        calls - understood
+    );
+    for (n, what) in top.iter().take(40) {
+        eprintln!("  {n:5}  {what}");
+    }
 }

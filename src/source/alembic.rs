@@ -33,7 +33,8 @@ fn is_candidate(entry: &Entry) -> bool {
     let name = entry.file_name();
     name.ends_with(".py")
         && name != "__init__.py"
-        && (entry.explicit || entry.parent_name() == Some("versions"))
+        && (entry.explicit
+            || entry.path.parent().and_then(|p| p.file_name()) == Some("versions".as_ref()))
 }
 
 /// Evidence that `entries` are this framework's migrations, for layout detection.
@@ -100,9 +101,11 @@ pub(crate) fn collect(inputs: &mut Inputs) -> Result<Vec<Migration>, SourceError
             let node = scope.get(name).copied().flatten()?;
             Some(file.eval(node, &[&scope]))
         };
-        let Some(revision) = value("revision").and_then(|v| v.as_str().map(str::to_string))
-        else {
-            inputs.ignore(&entry.path, "no `revision = \"…\"` (not an Alembic revision)");
+        let Some(revision) = value("revision").and_then(|v| v.as_str().map(str::to_string)) else {
+            inputs.ignore(
+                &entry.path,
+                "no `revision = \"…\"` (not an Alembic revision)",
+            );
             continue;
         };
         let ids = |v: Option<Value<'_>>| -> Vec<String> {
@@ -296,7 +299,9 @@ fn wrap_outside_blocks(calls: &mut Vec<HostStatement>, range: std::ops::Range<us
     let mut out: Vec<HostStatement> = Vec::with_capacity(all.len());
     for call in all {
         if matches!(is_tx(&call), Some(Op::Commit))
-            && out.last().is_some_and(|l| matches!(is_tx(l), Some(Op::Begin)))
+            && out
+                .last()
+                .is_some_and(|l| matches!(is_tx(l), Some(Op::Begin)))
         {
             out.pop();
             continue;
@@ -357,16 +362,16 @@ impl<'t> Walk<'t> {
         }
     }
 
-    fn statement(
-        &mut self,
-        stmt: tree_sitter::Node<'t>,
-        local: &Scope<'t>,
-        batch: Option<&Batch>,
-    ) {
+    fn statement(&mut self, stmt: tree_sitter::Node<'t>, local: &Scope<'t>, batch: Option<&Batch>) {
         let file = self.file;
         match stmt.kind() {
-            "comment" | "pass_statement" | "import_statement" | "import_from_statement"
-            | "future_import_statement" | "global_statement" | "nonlocal_statement" => {}
+            "comment"
+            | "pass_statement"
+            | "import_statement"
+            | "import_from_statement"
+            | "future_import_statement"
+            | "global_statement"
+            | "nonlocal_statement" => {}
             "return_statement" if stmt.named_child_count() == 0 => {}
             "expression_statement" => {
                 let Some(expr) = stmt.named_child(0) else {
@@ -396,10 +401,8 @@ impl<'t> Walk<'t> {
                             format!("assignment `{}`", shorten(file.text(expr))),
                         );
                     }
-                    _ => self.not_analysed(
-                        stmt,
-                        format!("expression `{}`", shorten(file.text(expr))),
-                    ),
+                    _ => self
+                        .not_analysed(stmt, format!("expression `{}`", shorten(file.text(expr)))),
                 }
             }
             "with_statement" => self.with_statement(stmt, local, batch),
@@ -413,7 +416,10 @@ impl<'t> Walk<'t> {
                 };
                 self.not_analysed(
                     stmt,
-                    format!("{what} `{}` (Python code is not run)", shorten(file.text(stmt))),
+                    format!(
+                        "{what} `{}` (Python code is not run)",
+                        shorten(file.text(stmt))
+                    ),
                 );
             }
         }
@@ -427,10 +433,12 @@ impl<'t> Walk<'t> {
             return true;
         }
         match value {
-            Value::Call(c) => matches!(
-                c.func.as_str(),
-                "op.get_bind" | "op.get_context" | "sa.MetaData" | "MetaData"
-            ) || matches!(c.name(), "table" | "Table" | "column" | "inspect"),
+            Value::Call(c) => {
+                matches!(
+                    c.func.as_str(),
+                    "op.get_bind" | "op.get_context" | "sa.MetaData" | "MetaData"
+                ) || matches!(c.name(), "table" | "Table" | "column" | "inspect")
+            }
             Value::Path(_) => true,
             _ => false,
         }
@@ -457,10 +465,7 @@ impl<'t> Walk<'t> {
             })
             .collect();
         if items.len() != 1 {
-            self.not_analysed(
-                stmt,
-                format!("`{}`", shorten(file.text(stmt))),
-            );
+            self.not_analysed(stmt, format!("`{}`", shorten(file.text(stmt))));
             return;
         }
         let Some(value) = items[0].child_by_field_name("value") else {
@@ -560,7 +565,10 @@ impl<'t> Walk<'t> {
             _ => {
                 self.not_analysed(
                     expr,
-                    format!("call `{}` (not an Alembic operation)", shorten(file.text(expr))),
+                    format!(
+                        "call `{}` (not an Alembic operation)",
+                        shorten(file.text(expr))
+                    ),
                 );
                 return;
             }
@@ -584,7 +592,11 @@ fn sql_body(v: &Value<'_>) -> Option<HostBody> {
             // SQL keeps the rest as written.
             Value::Str { text, verbatim_at } => {
                 let unescaped = text.replace("\\:", ":");
-                let at = if unescaped == *text { *verbatim_at } else { None };
+                let at = if unescaped == *text {
+                    *verbatim_at
+                } else {
+                    None
+                };
                 (unescaped, at)
             }
             _ => return None,
@@ -618,6 +630,19 @@ type R<T> = Result<T, String>;
 /// A quoted identifier (SQLAlchemy quotes only when needed; quoting always reads the same).
 fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// An identifier quoted only when SQLAlchemy would quote it (where the text is kept, as in
+/// a type name).
+fn sa_quote(name: &str) -> String {
+    let legal = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if legal { name.to_string() } else { ident(name) }
 }
 
 fn qualified(schema: Option<&str>, name: &str) -> String {
@@ -700,7 +725,10 @@ fn render(method: &str, call: &Call<'_>, batch: Option<&Batch>) -> R<Vec<String>
     let shift = usize::from(batch.is_none());
     match method {
         "add_column" => {
-            check_kwargs(call, &["schema", "if_not_exists", "insert_before", "insert_after"])?;
+            check_kwargs(
+                call,
+                &["schema", "if_not_exists", "insert_before", "insert_after"],
+            )?;
             let table = table_at(0, "table_name")?;
             let schema = schema_kw(call, "schema", batch)?;
             let column = call
@@ -784,9 +812,7 @@ fn render(method: &str, call: &Call<'_>, batch: Option<&Batch>) -> R<Vec<String>
                 None => need_str(call.arg(1, "table_name"), "table name")?.to_string(),
             };
             let schema = schema_kw(call, "schema", batch)?;
-            let columns = call
-                .arg(1 + shift, "columns")
-                .ok_or("no columns")?;
+            let columns = call.arg(1 + shift, "columns").ok_or("no columns")?;
             let items: Vec<&Value<'_>> = match columns {
                 Value::List(items) => items.iter().collect(),
                 one => vec![one],
@@ -827,7 +853,10 @@ fn render(method: &str, call: &Call<'_>, batch: Option<&Batch>) -> R<Vec<String>
             };
             let include = match call.kw("postgresql_include") {
                 None => String::new(),
-                Some(v) => format!(" INCLUDE ({})", column_list(&str_list(Some(v), "included columns")?)),
+                Some(v) => format!(
+                    " INCLUDE ({})",
+                    column_list(&str_list(Some(v), "included columns")?)
+                ),
             };
             let where_ = match call.kw("postgresql_where") {
                 None | Some(Value::None) => String::new(),
@@ -852,7 +881,12 @@ fn render(method: &str, call: &Call<'_>, batch: Option<&Batch>) -> R<Vec<String>
         "drop_index" => {
             check_kwargs(
                 call,
-                &["table_name", "schema", "if_exists", "postgresql_concurrently"],
+                &[
+                    "table_name",
+                    "schema",
+                    "if_exists",
+                    "postgresql_concurrently",
+                ],
             )?;
             let name = name_of(call.arg(0, "index_name"), "index name")?;
             let schema = schema_kw(call, "schema", batch)?;
@@ -1114,7 +1148,12 @@ impl Fk {
 
 /// `op.alter_column`: PostgreSQL's implementation emits the type change first, then
 /// nullability, default, comment, and the rename last.
-fn alter_column(call: &Call<'_>, batch: Option<&Batch>, shift: usize, table: &str) -> R<Vec<String>> {
+fn alter_column(
+    call: &Call<'_>,
+    batch: Option<&Batch>,
+    shift: usize,
+    table: &str,
+) -> R<Vec<String>> {
     check_kwargs(
         call,
         &[
@@ -1140,13 +1179,20 @@ fn alter_column(call: &Call<'_>, batch: Option<&Batch>, shift: usize, table: &st
                 None | Some(Value::None) => String::new(),
                 Some(v) => format!(" USING {}", need_str(Some(v), "USING expression")?),
             };
-            out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} TYPE {}{using}", ty.sql));
+            out.push(format!(
+                "ALTER TABLE {t} ALTER COLUMN {c} TYPE {}{using}",
+                ty.sql
+            ));
         }
     }
     match call.kw("nullable") {
         None | Some(Value::None) => {}
-        Some(Value::Bool(true)) => out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL")),
-        Some(Value::Bool(false)) => out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL")),
+        Some(Value::Bool(true)) => {
+            out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL"))
+        }
+        Some(Value::Bool(false)) => {
+            out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL"))
+        }
         Some(other) => return Err(format!("nullable={} is not a literal", other.describe())),
     }
     match call.kw("server_default") {
@@ -1181,7 +1227,11 @@ fn server_default(v: &Value<'_>) -> R<String> {
         Value::Str { text, .. } => Ok(literal(text)),
         Value::Call(c) => {
             let name = c.name();
-            let func_path = c.func.rsplit_once(".func.").map(|(_, f)| f).or_else(|| c.func.strip_prefix("func."));
+            let func_path = c
+                .func
+                .rsplit_once(".func.")
+                .map(|(_, f)| f)
+                .or_else(|| c.func.strip_prefix("func."));
             if let Some(f) = func_path {
                 if !c.args.is_empty() || !c.kwargs.is_empty() {
                     let args: R<Vec<String>> = c
@@ -1244,7 +1294,10 @@ fn sa_type(v: &Value<'_>) -> R<SaType> {
         match call.and_then(|c| c.arg(i, key)) {
             None | Some(Value::None) => Ok(None),
             Some(Value::Int(n)) => Ok(Some(*n)),
-            Some(other) => Err(format!("type argument {} is not a literal", other.describe())),
+            Some(other) => Err(format!(
+                "type argument {} is not a literal",
+                other.describe()
+            )),
         }
     };
     let tz = || -> R<bool> {
@@ -1283,7 +1336,9 @@ fn sa_type(v: &Value<'_>) -> R<SaType> {
             Some(n) => plain(&format!("CHAR({n})")),
             None => plain("CHAR"),
         },
-        "Text" | "UnicodeText" | "TEXT" | "CITEXT" => plain(if name == "CITEXT" { "CITEXT" } else { "TEXT" }),
+        "Text" | "UnicodeText" | "TEXT" | "CITEXT" => {
+            plain(if name == "CITEXT" { "CITEXT" } else { "TEXT" })
+        }
         "Boolean" | "BOOLEAN" => plain("BOOLEAN"),
         "DateTime" | "TIMESTAMP" => plain(if tz()? {
             "TIMESTAMP WITH TIME ZONE"
@@ -1347,7 +1402,7 @@ fn sa_type(v: &Value<'_>) -> R<SaType> {
             }
             let create = !matches!(c.kw("create_type"), Some(Value::Bool(false)));
             Ok(SaType {
-                sql: ident(&type_name),
+                sql: sa_quote(&type_name),
                 create_enum: create.then_some((type_name, values)),
                 integer: false,
             })
@@ -1401,7 +1456,11 @@ impl Column {
             ],
         )?;
         let name = need_str(c.arg(0, "name"), "column name")?.to_string();
-        let ty_value = c.args.get(1).or_else(|| c.kw("type_")).ok_or("column without a type")?;
+        let ty_value = c
+            .args
+            .get(1)
+            .or_else(|| c.kw("type_"))
+            .ok_or("column without a type")?;
         let ty = sa_type(ty_value)?;
         let primary_key = c.kw_bool("primary_key") == Some(true);
         let mut fks = Vec::new();
@@ -1422,7 +1481,8 @@ impl Column {
                         }
                         _ => return Err("computed expression is not a literal".into()),
                     };
-                    computed = Some((expr, x.kw_bool("persisted") != Some(false)));
+                    // SQLAlchemy writes STORED only when `persisted=True` is given.
+                    computed = Some((expr, x.kw_bool("persisted") == Some(true)));
                 }
                 other => return Err(format!("column argument {other}(…) is not read")),
             }
@@ -1507,8 +1567,16 @@ impl Column {
     fn index_sql(&self, table: &str, schema: Option<&str>) -> String {
         format!(
             "CREATE {}INDEX {} ON {} ({})",
-            if self.unique == Some(true) { "UNIQUE " } else { "" },
-            ident(&format!("ix_{}{table}_{}", schema.map(|s| format!("{s}_")).unwrap_or_default(), self.name)),
+            if self.unique == Some(true) {
+                "UNIQUE "
+            } else {
+                ""
+            },
+            ident(&format!(
+                "ix_{}{table}_{}",
+                schema.map(|s| format!("{s}_")).unwrap_or_default(),
+                self.name
+            )),
             qualified(schema, table),
             ident(&self.name)
         )
@@ -1517,7 +1585,15 @@ impl Column {
 
 /// `op.create_table("t", sa.Column(...), ..., sa.PrimaryKeyConstraint(...), ...)`.
 fn create_table(call: &Call<'_>) -> R<Vec<String>> {
-    check_kwargs(call, &["schema", "comment", "if_not_exists", "postgresql_partition_by"])?;
+    check_kwargs(
+        call,
+        &[
+            "schema",
+            "comment",
+            "if_not_exists",
+            "postgresql_partition_by",
+        ],
+    )?;
     if call.kw("postgresql_partition_by").is_some() {
         return Err("partitioned tables are not read".into());
     }
@@ -1540,7 +1616,11 @@ fn create_table(call: &Call<'_>) -> R<Vec<String>> {
                 let cols: R<Vec<String>> = c
                     .args
                     .iter()
-                    .map(|a| a.as_str().map(str::to_string).ok_or_else(|| "key column".to_string()))
+                    .map(|a| {
+                        a.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| "key column".to_string())
+                    })
                     .collect();
                 pk_columns = cols?;
                 pk = Some(format!(
@@ -1550,11 +1630,23 @@ fn create_table(call: &Call<'_>) -> R<Vec<String>> {
                 ));
             }
             "UniqueConstraint" => {
-                check_kwargs(c, &["name", "deferrable", "initially", "postgresql_nulls_not_distinct"])?;
+                check_kwargs(
+                    c,
+                    &[
+                        "name",
+                        "deferrable",
+                        "initially",
+                        "postgresql_nulls_not_distinct",
+                    ],
+                )?;
                 let cols: R<Vec<String>> = c
                     .args
                     .iter()
-                    .map(|a| a.as_str().map(str::to_string).ok_or_else(|| "unique column".to_string()))
+                    .map(|a| {
+                        a.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| "unique column".to_string())
+                    })
                     .collect();
                 let nnd = if c.kw_bool("postgresql_nulls_not_distinct") == Some(true) {
                     " NULLS NOT DISTINCT"
@@ -1571,16 +1663,24 @@ fn create_table(call: &Call<'_>) -> R<Vec<String>> {
             "ForeignKeyConstraint" => {
                 check_kwargs(
                     c,
-                    &["name", "ondelete", "onupdate", "deferrable", "initially", "use_alter", "match"],
+                    &[
+                        "name",
+                        "ondelete",
+                        "onupdate",
+                        "deferrable",
+                        "initially",
+                        "use_alter",
+                        "match",
+                    ],
                 )?;
                 let local = str_list(c.arg(0, "columns"), "foreign key columns")?;
                 let targets = str_list(c.arg(1, "refcolumns"), "referenced columns")?;
                 let mut ref_table = None;
                 let mut ref_cols = Vec::new();
                 for target in &targets {
-                    let (tbl, col) = target
-                        .rsplit_once('.')
-                        .ok_or_else(|| format!("foreign key target {target:?} is not table.column"))?;
+                    let (tbl, col) = target.rsplit_once('.').ok_or_else(|| {
+                        format!("foreign key target {target:?} is not table.column")
+                    })?;
                     let tbl = match tbl.split_once('.') {
                         Some((s, t)) => format!("{}.{}", ident(s), ident(t)),
                         None => ident(tbl),
@@ -1624,7 +1724,11 @@ fn create_table(call: &Call<'_>) -> R<Vec<String>> {
                     .args
                     .iter()
                     .skip(1)
-                    .map(|a| a.as_str().map(ident).ok_or_else(|| "index column".to_string()))
+                    .map(|a| {
+                        a.as_str()
+                            .map(ident)
+                            .ok_or_else(|| "index column".to_string())
+                    })
                     .collect();
                 let using = match c.kw("postgresql_using") {
                     None => String::new(),
@@ -1640,7 +1744,11 @@ fn create_table(call: &Call<'_>) -> R<Vec<String>> {
                 };
                 explicit_indexes.push(format!(
                     "CREATE {}INDEX {} ON {t}{using} ({}){where_}",
-                    if c.kw_bool("unique") == Some(true) { "UNIQUE " } else { "" },
+                    if c.kw_bool("unique") == Some(true) {
+                        "UNIQUE "
+                    } else {
+                        ""
+                    },
                     ident(&name),
                     cols?.join(", ")
                 ));
@@ -1687,7 +1795,11 @@ fn create_table(call: &Call<'_>) -> R<Vec<String>> {
             let stmt = format!(
                 "CREATE TYPE {} AS ENUM ({})",
                 ident(name),
-                values.iter().map(|v| literal(v)).collect::<Vec<_>>().join(", ")
+                values
+                    .iter()
+                    .map(|v| literal(v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             if !out.contains(&stmt) {
                 out.push(stmt);

@@ -62,7 +62,11 @@ impl<'t> Call<'t> {
     }
     /// A keyword argument.
     pub fn kw(&self, key: &str) -> Option<&Value<'t>> {
-        self.kwargs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.kwargs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
     /// Positional argument `i`, or else keyword `key`.
     pub fn arg(&self, i: usize, key: &str) -> Option<&Value<'t>> {
@@ -259,7 +263,10 @@ impl<'s> PyFile<'s> {
         while let Some(node) = stack.pop() {
             match node.kind() {
                 "function_definition" | "class_definition" | "lambda" => continue,
-                "assignment" | "augmented_assignment" | "for_statement" | "with_item"
+                "assignment"
+                | "augmented_assignment"
+                | "for_statement"
+                | "with_item"
                 | "named_expression" => {
                     let target = node
                         .child_by_field_name("left")
