@@ -45,9 +45,11 @@ pub fn parse_log(text: &str) -> Vec<Logged> {
         } else {
             continue;
         };
-        let pid = line[..at]
-            .rfind('[')
-            .and_then(|open| line[open + 1..at].find(']').map(|close| line[open + 1..open + 1 + close].to_string()));
+        let pid = line[..at].rfind('[').and_then(|open| {
+            line[open + 1..at]
+                .find(']')
+                .map(|close| line[open + 1..open + 1 + close].to_string())
+        });
         out.push(Logged {
             pid,
             sql: sql.to_string(),
@@ -75,9 +77,7 @@ pub fn writes_history(sql: &str, history_tables: &[&str]) -> bool {
         .next()
         .unwrap_or("");
     let table = target.rsplit('.').next().unwrap_or(target);
-    history_tables
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(table))
+    history_tables.iter().any(|h| h.eq_ignore_ascii_case(table))
 }
 
 /// Splits the logged statements into migrations: a migration ends at each write to a
@@ -117,7 +117,10 @@ mod tests {
         assert_eq!(logged.len(), 3);
         assert_eq!(logged[0].pid.as_deref(), Some("41"));
         assert!(logged[1].sql.starts_with("insert into"));
-        assert_eq!(logged[2].sql, "\nALTER TABLE a ADD b int;\nCREATE INDEX i ON a (b);");
+        assert_eq!(
+            logged[2].sql,
+            "\nALTER TABLE a ADD b int;\nCREATE INDEX i ON a (b);"
+        );
         let (migrations, rest) = split_migrations(&logged, &["knex_migrations"]);
         assert_eq!(migrations.len(), 1);
         assert_eq!(migrations[0].len(), 1);
@@ -127,8 +130,14 @@ mod tests {
     #[test]
     fn history_writes_are_recognised_however_quoted() {
         let h = ["SequelizeMeta", "migrations"];
-        assert!(writes_history("INSERT INTO \"SequelizeMeta\" (\"name\") VALUES ($1)", &h));
-        assert!(writes_history("INSERT INTO \"public\".\"migrations\"(\"timestamp\") VALUES ($1)", &h));
+        assert!(writes_history(
+            "INSERT INTO \"SequelizeMeta\" (\"name\") VALUES ($1)",
+            &h
+        ));
+        assert!(writes_history(
+            "INSERT INTO \"public\".\"migrations\"(\"timestamp\") VALUES ($1)",
+            &h
+        ));
         assert!(!writes_history("INSERT INTO users (name) VALUES ('x')", &h));
         assert!(!writes_history("SELECT * FROM migrations", &h));
     }

@@ -350,9 +350,9 @@ impl<'s> JsFile<'s> {
                         }
                         "shorthand_property_identifier" => {
                             let name = self.text(child).to_string();
-                            let value = self.lookup(&name, d).unwrap_or_else(|| {
-                                Value::Unknown(name.clone())
-                            });
+                            let value = self
+                                .lookup(&name, d)
+                                .unwrap_or_else(|| Value::Unknown(name.clone()));
                             props.push((name, value));
                         }
                         "comment" => {}
@@ -387,7 +387,12 @@ impl<'s> JsFile<'s> {
                 match path {
                     Some(path) => Value::Path {
                         path,
-                        args: Some(self.args(node).into_iter().map(|a| self.eval_depth(a, d)).collect()),
+                        args: Some(
+                            self.args(node)
+                                .into_iter()
+                                .map(|a| self.eval_depth(a, d))
+                                .collect(),
+                        ),
                     },
                     None => self.unknown(node),
                 }
@@ -403,7 +408,11 @@ impl<'s> JsFile<'s> {
                 match class {
                     Some(class) => Value::New {
                         class,
-                        args: self.args(node).into_iter().map(|a| self.eval_depth(a, d)).collect(),
+                        args: self
+                            .args(node)
+                            .into_iter()
+                            .map(|a| self.eval_depth(a, d))
+                            .collect(),
                     },
                     None => self.unknown(node),
                 }
@@ -862,4 +871,159 @@ pub(crate) fn q(ident: &str) -> String {
 /// A SQL string literal.
 pub(crate) fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A migration file's exported members (`exports.up = …`, `module.exports = { up, down }`,
+/// `export async function up(…)`, `export const config = …`, `export default { … }`),
+/// each with its value node (a function, a method definition, an object).
+pub(crate) fn exports<'t>(file: &'t JsFile<'_>) -> Vec<(String, Node<'t>)> {
+    let mut out = Vec::new();
+    let root = file.root();
+    let mut cursor = root.walk();
+    for item in root.named_children(&mut cursor) {
+        match item.kind() {
+            "expression_statement" => {
+                let Some(expr) = item.named_child(0) else {
+                    continue;
+                };
+                if expr.kind() != "assignment_expression" {
+                    continue;
+                }
+                let (Some(left), Some(right)) = (
+                    expr.child_by_field_name("left"),
+                    expr.child_by_field_name("right"),
+                ) else {
+                    continue;
+                };
+                let Some(path) = file.path_of(left) else {
+                    continue;
+                };
+                if path == "module.exports" {
+                    object_members(file, strip_wrappers(right), &mut out);
+                } else if let Some(name) = path
+                    .strip_prefix("module.exports.")
+                    .or_else(|| path.strip_prefix("exports."))
+                {
+                    out.push((name.to_string(), strip_wrappers(right)));
+                }
+            }
+            "export_statement" => {
+                if let Some(decl) = item.child_by_field_name("declaration") {
+                    match decl.kind() {
+                        "function_declaration" | "generator_function_declaration" => {
+                            if let Some(name) = decl.child_by_field_name("name") {
+                                out.push((file.text(name).to_string(), decl));
+                            }
+                        }
+                        "lexical_declaration" | "variable_declaration" => {
+                            let mut c = decl.walk();
+                            for d in decl.named_children(&mut c) {
+                                if let (Some(name), Some(value)) = (
+                                    d.child_by_field_name("name"),
+                                    d.child_by_field_name("value"),
+                                ) {
+                                    out.push((file.text(name).to_string(), strip_wrappers(value)));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                } else if let Some(value) = item.child_by_field_name("value") {
+                    // export default { up, down }
+                    object_members(file, strip_wrappers(value), &mut out);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The members of an object literal exported as a whole.
+fn object_members<'t>(file: &'t JsFile<'_>, object: Node<'t>, out: &mut Vec<(String, Node<'t>)>) {
+    if object.kind() != "object" {
+        return;
+    }
+    let mut cursor = object.walk();
+    for member in object.named_children(&mut cursor) {
+        match member.kind() {
+            "pair" => {
+                if let (Some(k), Some(v)) = (
+                    member.child_by_field_name("key"),
+                    member.child_by_field_name("value"),
+                ) {
+                    let key = match file.eval(k) {
+                        Value::Str { text, .. } => text,
+                        _ => file.text(k).to_string(),
+                    };
+                    out.push((key, strip_wrappers(v)));
+                }
+            }
+            "method_definition" => {
+                if let Some(name) = member.child_by_field_name("name") {
+                    out.push((file.text(name).to_string(), member));
+                }
+            }
+            "shorthand_property_identifier" => {
+                let name = file.text(member);
+                if let Some(value) = top_level_binding(file, name) {
+                    out.push((name.to_string(), value));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The function or value a file-level declaration binds to `name`
+/// (`async function up(…) {…}`, `const up = async (…) => …`).
+pub(crate) fn top_level_binding<'t>(file: &'t JsFile<'_>, name: &str) -> Option<Node<'t>> {
+    let root = file.root();
+    let mut cursor = root.walk();
+    for item in root.named_children(&mut cursor) {
+        let item = if item.kind() == "export_statement" {
+            match item.child_by_field_name("declaration") {
+                Some(d) => d,
+                None => continue,
+            }
+        } else {
+            item
+        };
+        match item.kind() {
+            "function_declaration" | "generator_function_declaration" => {
+                if item
+                    .child_by_field_name("name")
+                    .is_some_and(|n| file.text(n) == name)
+                {
+                    return Some(item);
+                }
+            }
+            "lexical_declaration" | "variable_declaration" => {
+                let mut c = item.walk();
+                for d in item.named_children(&mut c) {
+                    if d.child_by_field_name("name")
+                        .is_some_and(|n| file.text(n) == name)
+                        && let Some(value) = d.child_by_field_name("value")
+                    {
+                        return Some(strip_wrappers(value));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether a node is something with a body and parameters (a function of any kind).
+pub(crate) fn is_function(node: Node<'_>) -> bool {
+    matches!(
+        node.kind(),
+        "arrow_function"
+            | "function_expression"
+            | "function"
+            | "function_declaration"
+            | "method_definition"
+            | "generator_function_declaration"
+    )
 }
