@@ -11,6 +11,7 @@ pub mod config;
 pub mod graph;
 pub mod live;
 pub mod lockfile;
+pub mod lsp;
 pub mod locks;
 pub mod ops;
 pub mod parse;

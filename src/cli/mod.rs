@@ -12,6 +12,7 @@ mod dry_run;
 mod graph;
 mod lint;
 mod lock;
+mod lsp;
 mod plan;
 mod rules;
 mod sizes;
@@ -89,6 +90,9 @@ pub enum Command {
         after_help = "Examples:\n  lockstep sizes --database-url postgres://app@db/shop > lockstep.sizes.yaml\n  lockstep lint db/migrations --sizes ci/lockstep.sizes.yaml"
     )]
     Sizes(sizes::SizesArgs),
+    /// Language Server (stdio) for editors: diagnostics for migration files as you type,
+    /// quick fixes that are one statement, lock facts on hover.
+    Lsp,
     /// List every rule: id, default severity, category, title.
     #[command(after_help = "Example:\n  lockstep rules")]
     Rules,
@@ -133,6 +137,7 @@ pub fn main() -> ExitCode {
         Command::Graph(args) => graph::run(&args),
         Command::Lock(args) => lock::run(&args, cli.quiet),
         Command::Sizes(args) => sizes::run(&args),
+        Command::Lsp => lsp::run(),
         Command::Rules => rules::list(),
         Command::Explain { rule } => rules::explain(&rule),
     }

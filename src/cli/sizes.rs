@@ -106,7 +106,7 @@ pub fn snapshot(
     )?;
     let mut tables = stats::all_tables(db)?;
     if !schemas.is_empty() {
-        tables.retain(|t| schemas.iter().any(|s| *s == t.schema));
+        tables.retain(|t| schemas.contains(&t.schema));
     }
     let found = stats::fetch(db, &tables, false)?;
     let row = db.query_one(

@@ -70,7 +70,7 @@ pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     // Inside a code span GitHub shows text as typed (an entity or a backslash would be
     // printed), so only text outside spans is escaped; an unmatched backtick opens none.
-    let balanced = s.matches('`').count() % 2 == 0;
+    let balanced = s.matches('`').count().is_multiple_of(2);
     let mut in_code = false;
     for c in s.chars() {
         match c {
@@ -230,7 +230,7 @@ fn demoted_plan_markdown(plan: &Plan) -> String {
 fn html_outside_code_spans(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     // An unmatched backtick opens no code span: then nothing on the line is code.
-    let balanced = line.matches('`').count() % 2 == 0;
+    let balanced = line.matches('`').count().is_multiple_of(2);
     let mut in_code = false;
     for c in line.chars() {
         match c {
