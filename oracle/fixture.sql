@@ -46,7 +46,7 @@ CREATE TABLE sales (
 );
 CREATE MATERIALIZED VIEW sales_by_region AS SELECT region, sum(amount) AS total FROM sales GROUP BY region;
 CREATE UNIQUE INDEX sales_by_region_region_idx ON sales_by_region (region);
-CREATE VIEW active_users AS SELECT id, email FROM users WHERE n > 10;
+CREATE VIEW active_users AS SELECT id, email FROM users WHERE email LIKE 'user1%';
 CREATE VIEW user_orders AS SELECT u.id, u.email, o.amount FROM users u JOIN orders o ON o.user_id = u.id;
 CREATE VIEW big_user_orders AS SELECT id, email FROM user_orders WHERE amount > 50;
 CREATE TABLE measurements (id bigint, at date NOT NULL, v integer) PARTITION BY RANGE (at);

@@ -260,8 +260,11 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
                 }
             }
         }
+        // ALTER TABLE … RENAME also renames an index, under ACCESS EXCLUSIVE (ALTER INDEX
+        // … RENAME takes less); the index counts for its table.
         Op::RenameTable { table, .. } | Op::SetSchema { table, .. } => {
-            a.lock(table, AccessExclusive, false, false);
+            let target = catalog.index_table(table).unwrap_or(table);
+            a.lock(target, AccessExclusive, false, false);
         }
         Op::SetLogged { table, .. } => a.lock(table, AccessExclusive, true, true),
         Op::AlterTableOther { table, what } => {
@@ -382,7 +385,7 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
             a.lock(table, AccessExclusive, false, scan);
         }
         Op::AlterColumnOther { table, what, .. } => {
-            let (mode, rewrite) = alter_column_other(what);
+            let (mode, rewrite) = alter_column_other(what, v);
             a.lock(table, mode, rewrite, rewrite);
         }
 
@@ -430,7 +433,13 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
             }
         }
         Op::ValidateConstraint { table, name } => {
-            a.lock(table, ShareUpdateExclusive, false, true);
+            // Validating a constraint that already is valid reads nothing.
+            let already_valid = catalog.table_facts(table).is_some_and(|t| {
+                t.constraints
+                    .iter()
+                    .any(|c| &c.name == name && !c.not_valid)
+            });
+            a.lock(table, ShareUpdateExclusive, false, !already_valid);
             if let Some(fk) = find_fk(catalog, table, name) {
                 // The validation query reads the referenced table under ROW SHARE.
                 if &fk.ref_table != table {
@@ -501,8 +510,10 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
 
         // ---- indexes
         Op::CreateIndex {
+            name,
             table,
             concurrently,
+            if_not_exists,
             ..
         } => {
             let mode = if *concurrently {
@@ -510,7 +521,12 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
             } else {
                 Share
             };
-            a.lock(table, mode, false, true);
+            // IF NOT EXISTS on an existing index still takes the lock, then builds nothing.
+            let exists = *if_not_exists
+                && name
+                    .as_ref()
+                    .is_some_and(|n| catalog.indexes.contains_key(n));
+            a.lock(table, mode, false, !exists);
         }
         Op::DropIndex {
             name, concurrently, ..
@@ -608,19 +624,41 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
             Some(t) => a.lock(t, AccessExclusive, true, true),
             None => a.note("without a table name this rewrites every table in the database"),
         },
+        // VACUUM reads only the pages changed since the last one (the visibility map
+        // skips the rest): not a full read of the table.
         Op::Vacuum { table } => match table {
-            Some(t) => a.lock(t, ShareUpdateExclusive, false, true),
+            Some(t) => a.lock(t, ShareUpdateExclusive, false, false),
             None => a.note("without a table name this processes every table in the database"),
         },
         // TRUNCATE swaps in new, empty files: instant, so not a rewrite.
-        Op::Truncate { table } => a.lock(table, AccessExclusive, false, false),
+        Op::Truncate { table } => {
+            a.lock(table, AccessExclusive, false, false);
+            // A table other tables reference is truncated only with CASCADE (the server
+            // refuses otherwise), which truncates them too.
+            for (referencing, _) in catalog.referenced_by(table) {
+                if &referencing != table {
+                    a.lock(&referencing, AccessExclusive, false, false);
+                }
+            }
+        }
         Op::LockTable { table, mode } => a.lock(table, *mode, false, false),
 
         // ---- data
         Op::Update {
-            table, selective, ..
+            table,
+            selective,
+            columns,
+            ..
         } => {
             a.lock(table, RowExclusive, false, !selective);
+            // A changed foreign-key column is checked against the referenced table.
+            if let Some(t) = catalog.table(table) {
+                for (_, fk) in t.foreign_keys() {
+                    if &fk.ref_table != table && fk.columns.iter().any(|c| columns.contains(c)) {
+                        a.lock(&fk.ref_table, RowShare, false, false);
+                    }
+                }
+            }
         }
         Op::Delete {
             table, selective, ..
@@ -654,11 +692,325 @@ pub fn analyze(op: &Op, catalog: &Catalog, opts: &ModelOptions) -> LockAnalysis 
             }
         }
 
-        // Types, routines, sequences, schemas, extensions, session settings, transaction
-        // control and statements without schema effect lock no table.
+        // ---- sequences
+        // ALTER SEQUENCE's own options (RESTART, INCREMENT, CACHE, AS, OWNED BY) take SHARE
+        // ROW EXCLUSIVE; RENAME, SET SCHEMA, OWNER TO and SET LOGGED go through ALTER TABLE
+        // and take ACCESS EXCLUSIVE, but the op does not say which clause it was.
+        Op::AlterSequence { name } => a.lock(name, ShareRowExclusive, false, false),
+        Op::DropSequence { name } => {
+            a.lock(name, AccessExclusive, false, false);
+            // A default using the sequence goes with it (CASCADE; without it the server
+            // refuses), which alters the column's table.
+            for t in catalog.tables.values() {
+                if t.columns.iter().any(|c| default_uses_sequence(c, name)) {
+                    a.lock(&t.name, AccessExclusive, false, false);
+                }
+            }
+        }
+
+        // ---- types and domains
+        Op::AlterDomain { name, action } => {
+            use crate::ops::DomainAction;
+            let checks = match action {
+                DomainAction::AddConstraint { not_valid } => !not_valid,
+                DomainAction::SetNotNull | DomainAction::ValidateConstraint => true,
+                DomainAction::Other => false,
+            };
+            if checks {
+                // Every stored value of the domain is checked: each table with a column of
+                // the type is read under SHARE.
+                for t in tables_using_type(catalog, name) {
+                    a.lock(&t, Share, false, true);
+                }
+            }
+        }
+        Op::DropType { name } => {
+            // Succeeds on a type in use only with CASCADE, which drops the columns.
+            for t in tables_using_type(catalog, name) {
+                a.lock(&t, AccessExclusive, false, false);
+            }
+        }
+        Op::DropSchema {
+            name,
+            cascade: true,
+        } => {
+            for t in catalog.tables.keys().filter(|t| &t.schema == name) {
+                a.lock(t, AccessExclusive, false, false);
+            }
+            for v in catalog.views.keys().filter(|t| &t.schema == name) {
+                a.lock(v, AccessExclusive, false, false);
+            }
+        }
+
+        // Types, routines, schemas, extensions, session settings, transaction control and
+        // statements without schema effect lock no table.
         _ => {}
     }
+    related(op, catalog, v, &mut a);
     a
+}
+
+/// Locks an operation takes on relations other than the one it names: the partitions of
+/// a partitioned table (the parent has no storage, so a rewrite or scan happens in the
+/// partitions), views dropped by CASCADE, sequences owned by the table's columns, the
+/// partitions of a table a new foreign key references.
+fn related(op: &Op, catalog: &Catalog, v: u32, a: &mut LockAnalysis) {
+    use LockMode::*;
+    // Recurse into partitions with what the parent got; the parent keeps only the lock.
+    let recurse = |a: &mut LockAnalysis, table: &ObjName, part_mode: Option<LockMode>| {
+        let parts = partitions(catalog, table);
+        if parts.is_empty() {
+            return;
+        }
+        let Some(parent) = a.facts.iter_mut().find(|f| &f.table == table) else {
+            return;
+        };
+        let (mode, rewrite, scan) = (parent.mode, parent.rewrite, parent.scan);
+        parent.rewrite = false;
+        parent.scan = false;
+        for p in parts {
+            a.lock(&p, part_mode.unwrap_or(mode), rewrite, scan);
+        }
+    };
+    match op {
+        Op::AddColumn { table, .. }
+        | Op::DropColumn { table, .. }
+        | Op::RenameColumn { table, .. }
+        | Op::AlterColumnType { table, .. }
+        | Op::SetNotNull { table, .. }
+        | Op::DropNotNull { table, .. }
+        | Op::SetDefault { table, .. }
+        | Op::DropDefault { table, .. }
+        | Op::DropConstraint { table, .. }
+        | Op::Truncate { table }
+        | Op::LockTable { table, .. }
+        | Op::DropTable { table, .. }
+        | Op::VacuumFull { table: Some(table) }
+        | Op::Cluster { table: Some(table) } => recurse(a, table, None),
+        Op::AddConstraint { table, constraint } => {
+            // Up to PostgreSQL 17 a unique index is built on each partition under SHARE;
+            // 18 takes ACCESS EXCLUSIVE on them like on the parent (checked on 17 and 18).
+            let part_mode = match constraint.kind {
+                ConstraintKind::PrimaryKey { .. } | ConstraintKind::Unique { .. } if v < 18 => {
+                    Some(Share)
+                }
+                _ => None,
+            };
+            recurse(a, table, part_mode);
+        }
+        Op::CreateIndex {
+            table,
+            concurrently: false,
+            ..
+        }
+        | Op::CreateTrigger { table, .. }
+        | Op::Insert { table, .. } => recurse(a, table, None),
+        Op::DropIndex { name, .. } => {
+            if let Some(table) = catalog.index_table(name) {
+                recurse(a, &table.clone(), None);
+            }
+        }
+        Op::Vacuum { table: Some(table) } if !partitions(catalog, table).is_empty() => {
+            // VACUUM of a partitioned table processes the partitions; the parent itself
+            // is not locked.
+            let parts = partitions(catalog, table);
+            a.facts.retain(|f| &f.table != table);
+            for p in parts {
+                a.lock(&p, ShareUpdateExclusive, false, false);
+            }
+        }
+        _ => {}
+    }
+    // Views that depend on a dropped relation go with it (CASCADE; without it the server
+    // refuses, so the locks are taken either way when such views exist).
+    let dropped: Option<&ObjName> = match op {
+        Op::DropTable { table, .. } | Op::DropView { name: table, .. } => Some(table),
+        Op::DropColumn {
+            table,
+            cascade: true,
+            ..
+        } => Some(table),
+        _ => None,
+    };
+    if let Some(rel) = dropped {
+        for v in dependent_views(catalog, rel) {
+            a.lock(&v, AccessExclusive, false, false);
+        }
+    }
+    // Sequences owned by the table's serial and identity columns.
+    match op {
+        Op::DropTable { table, .. } | Op::SetSchema { table, .. } => {
+            for (_, seq) in owned_sequences(catalog, table) {
+                a.lock(&seq, AccessExclusive, false, false);
+            }
+        }
+        Op::AlterTableOther { table, what } if what.to_ascii_lowercase().contains("owner") => {
+            for (_, seq) in owned_sequences(catalog, table) {
+                a.lock(&seq, AccessExclusive, false, false);
+            }
+        }
+        Op::DropColumn { table, column, .. } | Op::DropIdentity { table, column, .. } => {
+            for (c, seq) in owned_sequences(catalog, table) {
+                if &c == column {
+                    a.lock(&seq, AccessExclusive, false, false);
+                }
+            }
+        }
+        Op::AlterColumnOther { table, column, what }
+            if what.to_ascii_lowercase().contains("identity") =>
+        {
+            for (c, seq) in owned_sequences(catalog, table) {
+                if &c == column {
+                    a.lock(&seq, ShareRowExclusive, false, false);
+                }
+            }
+        }
+        Op::AddColumn { column, .. } => {
+            // A volatile default calling nextval() is evaluated for every row.
+            if let Some(d) = column.default.as_ref().filter(|d| d.volatile) {
+                for seq in nextval_sequences(&d.sql) {
+                    a.lock(&seq, RowExclusive, false, false);
+                }
+            }
+        }
+        _ => {}
+    }
+    // A foreign key to a partitioned table adds its triggers on every partition.
+    let mut referenced = Vec::new();
+    match op {
+        Op::AddConstraint { constraint, .. } => {
+            if let ConstraintKind::ForeignKey(fk) = &constraint.kind {
+                referenced.push(&fk.ref_table);
+            }
+        }
+        Op::CreateTable {
+            columns,
+            constraints,
+            ..
+        } => {
+            for c in columns
+                .iter()
+                .flat_map(|c| c.constraints.iter())
+                .chain(constraints.iter())
+            {
+                if let ConstraintKind::ForeignKey(fk) = &c.kind {
+                    referenced.push(&fk.ref_table);
+                }
+            }
+        }
+        _ => {}
+    }
+    for r in referenced {
+        let mode = a.facts.iter().find(|f| &f.table == r).map(|f| f.mode);
+        if let Some(mode) = mode {
+            for p in partitions(catalog, r) {
+                a.lock(&p, mode, false, false);
+            }
+        }
+    }
+}
+
+/// The partitions of `table`, and theirs, recursively.
+fn partitions(catalog: &Catalog, table: &ObjName) -> Vec<ObjName> {
+    let mut out = Vec::new();
+    let mut todo = vec![table.clone()];
+    while let Some(t) = todo.pop() {
+        for p in catalog.tables.values() {
+            if p.partition_of.as_ref() == Some(&t) && !out.contains(&p.name) {
+                out.push(p.name.clone());
+                todo.push(p.name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Views (plain and materialized) built on `rel`, and the views built on those.
+fn dependent_views(catalog: &Catalog, rel: &ObjName) -> Vec<ObjName> {
+    let mut out: Vec<ObjName> = Vec::new();
+    let mut todo = vec![rel.clone()];
+    while let Some(r) = todo.pop() {
+        for v in catalog.views_on(&r) {
+            if !out.contains(&v.name) && &v.name != rel {
+                out.push(v.name.clone());
+                todo.push(v.name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Sequences owned by `table`'s columns: serial columns (named by their `nextval` default
+/// or PostgreSQL's `<table>_<column>_seq`) and identity columns.
+fn owned_sequences(catalog: &Catalog, table: &ObjName) -> Vec<(String, ObjName)> {
+    let Some(t) = catalog.table(table) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for c in &t.columns {
+        let ty = c.ty.0.to_ascii_lowercase();
+        let serial = matches!(
+            ty.as_str(),
+            "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"
+        );
+        let from_default = c
+            .default
+            .as_ref()
+            .map(|d| nextval_sequences(&d.sql))
+            .unwrap_or_default();
+        if let Some(seq) = from_default.into_iter().next() {
+            out.push((c.name.clone(), seq));
+        } else if serial || c.identity {
+            let name = crate::pgnames::make_object_name(&table.name, Some(&c.name), "seq");
+            out.push((c.name.clone(), ObjName::new(table.schema.clone(), name)));
+        }
+    }
+    out
+}
+
+/// The sequences named by `nextval('…')` calls in an expression.
+fn nextval_sequences(sql: &str) -> Vec<ObjName> {
+    let lower = sql.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut rest = lower.as_str();
+    while let Some(i) = rest.find("nextval(") {
+        rest = &rest[i + "nextval(".len()..];
+        let arg = rest.trim_start();
+        if let Some(arg) = arg.strip_prefix('\'') {
+            if let Some(end) = arg.find('\'') {
+                let name = arg[..end].replace('"', "");
+                out.push(match name.split_once('.') {
+                    Some((s, n)) => ObjName::new(s, n),
+                    None => ObjName::public(name),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn default_uses_sequence(c: &crate::catalog::Column, seq: &ObjName) -> bool {
+    c.default
+        .as_ref()
+        .is_some_and(|d| nextval_sequences(&d.sql).contains(seq))
+}
+
+/// Tables with a column of type `name` (an enum or a domain).
+fn tables_using_type(catalog: &Catalog, name: &ObjName) -> Vec<ObjName> {
+    let wanted = name.name.to_ascii_lowercase();
+    let qualified = format!("{}.{}", name.schema, name.name).to_ascii_lowercase();
+    catalog
+        .tables
+        .values()
+        .filter(|t| {
+            t.columns.iter().any(|c| {
+                let ty = c.ty.0.to_ascii_lowercase();
+                let ty = ty.trim_end_matches("[]").trim().trim_matches('"');
+                ty == wanted || ty == qualified
+            })
+        })
+        .map(|t| t.name.clone())
+        .collect()
 }
 
 /// The functions an expression calls (`f(`, `s.f(`), outside string literals; names are
@@ -761,16 +1113,20 @@ fn alter_table_other(what: &str, pg_version: u32) -> (LockMode, bool) {
 }
 
 /// `ALTER COLUMN … <what>` for SET STATISTICS, SET/RESET (options), SET STORAGE, …
-fn alter_column_other(what: &str) -> (LockMode, bool) {
+fn alter_column_other(what: &str, pg_version: u32) -> (LockMode, bool) {
     let w = what.to_ascii_lowercase();
-    if w.contains("statistics")
+    if w.contains("identity") || w.contains("generated") {
+        // SET GENERATED, RESTART, SET INCREMENT …: ALTER TABLE's strongest lock (the
+        // identity sequence gets SHARE ROW EXCLUSIVE, see `related`).
+        (LockMode::AccessExclusive, false)
+    } else if w.contains("statistics")
         || w.contains("set (")
         || w.contains("reset (")
         || w.contains("n_distinct")
         || w.contains("options")
     {
         (LockMode::ShareUpdateExclusive, false)
-    } else if w.contains("set expression") {
+    } else if w.contains("set expression") && pg_version >= 17 {
         // PG 17: recomputes the stored column for every row.
         (LockMode::AccessExclusive, true)
     } else {
@@ -882,18 +1238,34 @@ fn alter_column_type(
     let scan = rewrite || checks || (collate_changes && indexed);
     a.lock(table, LockMode::AccessExclusive, rewrite, scan);
 
-    // Foreign keys through the column are re-created: the other table is locked too, and
-    // re-validated when the column's values were rewritten.
+    // Foreign keys through the column are dropped and re-created: dropping takes ACCESS
+    // EXCLUSIVE on the other table (its triggers go), and a valid key is re-validated when
+    // the column's values were rewritten (a NOT VALID one stays unvalidated).
     if let Some(t) = catalog.table(table) {
-        for (_, fk) in t.foreign_keys() {
+        for (c, fk) in t.foreign_keys() {
             if fk.columns.iter().any(|c| c == column) && &fk.ref_table != table {
-                a.lock(&fk.ref_table, LockMode::ShareRowExclusive, false, rewrite);
+                a.lock(
+                    &fk.ref_table,
+                    LockMode::AccessExclusive,
+                    false,
+                    rewrite && !c.not_valid,
+                );
             }
         }
     }
-    for (referencing, fk) in referencing_fks(catalog, table) {
-        if fk.ref_columns.iter().any(|c| c == column) {
-            a.lock(&referencing, LockMode::AccessExclusive, false, rewrite);
+    for t in catalog.tables_referencing(table) {
+        if &t.name == table {
+            continue;
+        }
+        for (c, fk) in t.foreign_keys() {
+            if &fk.ref_table == table && fk.ref_columns.iter().any(|c| c == column) {
+                a.lock(
+                    &t.name,
+                    LockMode::AccessExclusive,
+                    false,
+                    rewrite && !c.not_valid,
+                );
+            }
         }
     }
 }

@@ -710,6 +710,9 @@ fn model(
             unparsed = Some(stmt.error.unwrap_or_default());
         }
         for op in &stmt.ops {
+            if std::env::var_os("LOCKSTEP_ORACLE_OPS").is_some() {
+                eprintln!("{}: {op:?}", case.name);
+            }
             for f in locks::analyze(op, &catalog, &opts).facts {
                 let e = out.entry(key(&f.table)).or_default();
                 e.mode = e.mode.max(Some(f.mode));
@@ -741,7 +744,9 @@ fn folded(case: &TruthCase) -> BTreeMap<String, Eff> {
         if matches!(obs.kind.as_str(), "table" | "materialized view") {
             e.rewrite |= obs.rewrite;
         }
-        e.scan |= obs.seq_scan;
+        // A scan of a file that was just replaced by an empty one (TRUNCATE rebuilding
+        // its indexes) reads no rows.
+        e.scan |= obs.seq_scan && !(obs.new_file && !obs.rewrite);
     }
     out
 }
@@ -846,17 +851,24 @@ fn model_agrees_with_truth() {
         // The truth must be of the current case list (names and SQL).
         for spec in &specs {
             let t = truth.cases.iter().find(|t| t.name == spec.name);
-            assert!(
-                t.is_some_and(|t| t.sql == spec.sql && t.session == spec.session && t.setup == spec.setup),
-                "truth-pg{} is stale for case {:?}: run oracle/run.sh",
-                truth.major,
-                spec.name
-            );
+            if !t.is_some_and(|t| {
+                t.sql == spec.sql && t.session == spec.session && t.setup == spec.setup
+            }) {
+                unexplained.push(format!(
+                    "pg{} {}: the truth file is stale for this case (run oracle/run.sh)",
+                    truth.major, spec.name
+                ));
+            }
         }
         let (mut compared, mut rejected) = (0, 0);
         let (mut l, mut r, mut s, mut all) = (0, 0, 0, 0);
         for case in &truth.cases {
-            if !specs.iter().any(|s| s.name == case.name) {
+            if !specs.iter().any(|s| {
+                s.name == case.name
+                    && s.sql == case.sql
+                    && s.session == case.session
+                    && s.setup == case.setup
+            }) {
                 continue;
             }
             if case.rejected.is_some() {
