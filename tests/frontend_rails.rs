@@ -575,6 +575,13 @@ fn up_and_down_methods_and_execute() {
 }
 
 #[test]
+fn an_up_without_down_rolls_back_as_a_no_op() {
+    // ActiveRecord::Migration#down does nothing when the class defines no `down`.
+    let m = migration("7.1", "  def up\n    add_column :users, :x, :string\n  end");
+    assert_eq!(down_ops(&m), Some(Vec::new()));
+}
+
+#[test]
 fn reversible_blocks_split_up_and_down() {
     let m = change(
         "7.1",

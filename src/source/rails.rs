@@ -247,17 +247,20 @@ pub(crate) fn read_migration(text: &str) -> Reading {
             let out = walk(m, Mode::Up);
             (m.byte_range(), out.up, out.calls, out.not_analysed)
         }
-        None => (class_range, Vec::new(), 0, 0),
+        None => (class_range.clone(), Vec::new(), 0, 0),
     };
-    let down = method("down").and_then(|m| {
-        if raises_irreversible(&reader, m) {
-            return None;
+    // Without `def down`, ActiveRecord::Migration#down does nothing: rolling back succeeds
+    // and changes nothing (an empty down script, not a missing one).
+    let down = match method("down") {
+        Some(m) if raises_irreversible(&reader, m) => None,
+        Some(m) => {
+            let out = walk(m, Mode::Down);
+            calls += out.calls;
+            not_analysed += out.not_analysed;
+            Some((m.byte_range(), out.up))
         }
-        let out = walk(m, Mode::Down);
-        calls += out.calls;
-        not_analysed += out.not_analysed;
-        Some((m.byte_range(), out.up))
-    });
+        None => Some((class_range.clone(), Vec::new())),
+    };
     Reading {
         in_transaction,
         up_range,
