@@ -383,3 +383,78 @@ fn a_rewrite_with_no_online_recipe_is_marked_in_the_plan_not_passed_as_safe() {
     c.batch_execute(migration).unwrap();
     assert_ne!(before, file(&mut c), "the original rewrites the table");
 }
+
+const ENDPOINTS: &str =
+    "CREATE TABLE endpoints (id bigserial PRIMARY KEY, title text, target_url text);";
+const ENDPOINTS_SEED: &str = "INSERT INTO endpoints (title, target_url) SELECT 't' || g, 'u' || g FROM generate_series(1, 3000) g;";
+/// convoy's 1709729972: copy two columns, CHECK them NOT VALID, VALIDATE in a statement
+/// of its own.
+const ENDPOINTS_MIGRATION: &str = "ALTER TABLE endpoints ADD COLUMN IF NOT EXISTS name text, ADD COLUMN IF NOT EXISTS url text;\n\
+     UPDATE endpoints SET name = title, url = target_url;\n\
+     ALTER TABLE endpoints ADD CONSTRAINT url_not_null CHECK (url IS NOT NULL) NOT VALID, \
+     ADD CONSTRAINT name_not_null CHECK (name IS NOT NULL) NOT VALID;\n\
+     ALTER TABLE endpoints VALIDATE CONSTRAINT url_not_null, VALIDATE CONSTRAINT name_not_null;";
+
+#[test]
+fn a_check_over_a_backfilled_column_waits_for_the_new_application_and_catches_up() {
+    // The old plan passed the user's NOT VALID checks through right after the backfill:
+    // the old application's inserts (title only) then failed on the check, and the rows
+    // it wrote between the backfill and the check made VALIDATE fail (plan_corpus).
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let plan = plan_for(ENDPOINTS, ENDPOINTS_MIGRATION);
+    let md = lockstep::plan::render_md::render(&plan, "plan.yaml");
+    let deploy = plan
+        .steps
+        .iter()
+        .position(|s| s.kind == StepKind::Deploy && s.title.contains("name"))
+        .unwrap_or_else(|| panic!("no deploy point before the checks:\n{md}"));
+    let first_check = plan
+        .steps
+        .iter()
+        .position(|s| s.statements.iter().any(|q| q.contains("NOT VALID")))
+        .expect("a NOT VALID check");
+    assert!(
+        deploy < first_check,
+        "a check runs before the deploy point:\n{md}"
+    );
+    let (_, mut c) = fresh_db(cluster, "check_backfill");
+    c.batch_execute(ENDPOINTS).unwrap();
+    c.batch_execute(ENDPOINTS_SEED).unwrap();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if i < deploy {
+            c.batch_execute("INSERT INTO endpoints (title, target_url) VALUES ('old', 'old-url')")
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "old application's insert failed before step {}: {e}\n{md}",
+                        i + 1
+                    )
+                });
+        } else if i > 0 {
+            c.batch_execute(
+                "INSERT INTO endpoints (title, target_url, name, url) VALUES ('new', 'new-url', 'new', 'new-url')",
+            )
+            .unwrap_or_else(|e| panic!("new application's insert failed before step {}: {e}", i + 1));
+        }
+        let mut part = plan.clone();
+        part.steps = vec![step.clone()];
+        run_plan(&mut c, &part);
+    }
+    let wrong: i64 = c
+        .query_one(
+            "SELECT count(*) FROM endpoints WHERE name IS DISTINCT FROM title OR url IS DISTINCT FROM target_url",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(wrong, 0, "rows with a missing name or url");
+    let valid: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'endpoints'::regclass AND contype = 'c' AND convalidated",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(valid, 2, "both checks validated");
+}

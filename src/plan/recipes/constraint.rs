@@ -254,3 +254,127 @@ fn catch_up_cleanups(
     }
     vec![keys.pop().unwrap_or_else(|| not_valid.to_string())]
 }
+
+/// Columns an earlier data migration of this migration filled that the CHECK `expr`
+/// names, with the fills (latest first).
+pub(super) fn backfilled_in_check(
+    cx: &Cx<'_>,
+    table: &ObjName,
+    kind: &ConstraintKind,
+) -> Vec<(String, Backfilled)> {
+    let ConstraintKind::Check { expr } = kind else {
+        return Vec::new();
+    };
+    let words: HashSet<String> = expr
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let mut out: Vec<(String, Backfilled)> = Vec::new();
+    for b in cx.state.backfilled.iter().rev() {
+        if &b.table != table || !matches!(b.op, Op::Update { .. }) {
+            continue;
+        }
+        for c in &b.columns {
+            if words.contains(&c.to_lowercase()) && !out.iter().any(|(o, _)| o == c) {
+                out.push((c.clone(), b.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// A CHECK over columns this migration backfilled (`UPDATE t SET name = title` then
+/// `CHECK (name IS NOT NULL) NOT VALID`). Old application versions keep inserting rows
+/// without those columns while the plan runs: under the check their inserts fail, and the
+/// rows they wrote between the backfill and the check make VALIDATE fail. So: a deploy
+/// point (every instance writes the columns), the check NOT VALID, a catch-up pass of the
+/// data migration over the rows still NULL there, then VALIDATE — unless the migration
+/// validates it in a statement of its own, which then follows the catch-up.
+pub(super) fn check_on_backfilled(
+    cx: &mut Cx<'_>,
+    table: &ObjName,
+    constraint: &Constraint,
+    fills: Vec<(String, Backfilled)>,
+) -> Result<(), PlanError> {
+    let t = obj(table);
+    let name = constraint
+        .name
+        .clone()
+        .unwrap_or_else(|| check_name(cx.catalog, table, &constraint.kind, None));
+    let Some(body) = constraint_body(&constraint.kind, "") else {
+        return Ok(());
+    };
+    let n = ident(&name);
+    let cols: Vec<String> = fills
+        .iter()
+        .map(|(c, _)| format!("{t}.{}", ident(c)))
+        .collect();
+    let d = cx.deploy(
+        Phase::Contract,
+        format!(
+            "every application instance writes {} on every insert and update \
+             (versions that leave them to the data migration are gone)",
+            cols.join(", ")
+        ),
+        &[],
+    );
+    let a = cx.ddl(
+        Phase::Contract,
+        format!("add constraint {n} NOT VALID (checks new rows only)"),
+        vec![format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {n} {body} NOT VALID;"
+        )],
+        table,
+        LockMode::AccessExclusive,
+        "instant (no rows read)",
+        std::slice::from_ref(&d),
+    );
+    cx.requires(&a, &d);
+    let mut last = a.clone();
+    let mut done: Vec<usize> = Vec::new();
+    for (_, fill) in &fills {
+        if done.contains(&fill.statement) {
+            continue;
+        }
+        done.push(fill.statement);
+        // Only rows the first pass could not have filled: those with a NULL in a column
+        // the check names (a row the new application wrote keeps its values).
+        let guard = fills
+            .iter()
+            .filter(|(_, f)| f.statement == fill.statement)
+            .map(|(c, _)| format!("{} IS NULL", ident(c)))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        if let Some(k) = batched(
+            cx,
+            &fill.op,
+            &fill.text,
+            Some(&guard),
+            Some(fill.statement),
+            std::slice::from_ref(&last),
+        )? {
+            cx.note(
+                &k,
+                format!(
+                    "catch-up: statement {} again, for the rows old application versions \
+                     inserted after the first pass had fixed its range",
+                    fill.statement
+                ),
+            );
+            last = k;
+        }
+    }
+    if !constraint.not_valid {
+        cx.ddl(
+            Phase::Contract,
+            format!("validate {n}: reads every row, writes continue"),
+            vec![format!("ALTER TABLE {t} VALIDATE CONSTRAINT {n};")],
+            table,
+            LockMode::ShareUpdateExclusive,
+            "whole scan, reads and writes continue",
+            &[last],
+        );
+    }
+    Ok(())
+}

@@ -80,16 +80,32 @@ pub(super) fn batched(
         Op::Delete { .. } => BackfillOperation::Delete,
         _ => BackfillOperation::InsertSelect,
     };
+    let mut job = format!(
+        "{}/{}/statement-{}{}",
+        cx.migration,
+        walked.qualified(),
+        cx.statement,
+        catch_up_of
+            .map(|s| format!("-catch-up-{s}"))
+            .unwrap_or_default()
+    );
+    // Two catch-ups of one data migration in one statement (two CHECKs of a multi-command
+    // ALTER TABLE) need two checkpoints: the runner refuses a job name whose fingerprint
+    // differs.
+    let taken = |j: &str| {
+        cx.out
+            .iter()
+            .any(|d| d.backfill.as_ref().is_some_and(|s| s.job == j))
+    };
+    if taken(&job) {
+        let mut n = 2;
+        while taken(&format!("{job}-{n}")) {
+            n += 1;
+        }
+        job = format!("{job}-{n}");
+    }
     let spec = BackfillSpec::new(BackfillRequest {
-        job: format!(
-            "{}/{}/statement-{}{}",
-            cx.migration,
-            walked.qualified(),
-            cx.statement,
-            catch_up_of
-                .map(|s| format!("-catch-up-{s}"))
-                .unwrap_or_default()
-        ),
+        job,
         table: &walked,
         key: key_cols,
         operation,

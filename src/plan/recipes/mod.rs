@@ -600,8 +600,14 @@ fn needs_recipe(cx: &Cx<'_>, op: &Op) -> bool {
             .iter()
             .any(|f| f.rewrite || f.scan),
         Op::RenameColumn { .. } | Op::RenameTable { .. } => true,
-        Op::AddConstraint { constraint, .. } => match &constraint.kind {
-            ConstraintKind::Check { .. } | ConstraintKind::ForeignKey(_) => !constraint.not_valid,
+        Op::AddConstraint { table, constraint } => match &constraint.kind {
+            // Even NOT VALID: over a column this migration backfilled it needs a deploy
+            // point and a catch-up first (`check_on_backfilled`).
+            ConstraintKind::Check { .. } => {
+                !constraint.not_valid
+                    || !backfilled_in_check(cx, table, &constraint.kind).is_empty()
+            }
+            ConstraintKind::ForeignKey(_) => !constraint.not_valid,
             ConstraintKind::PrimaryKey { using_index, .. }
             | ConstraintKind::Unique { using_index, .. } => using_index.is_none(),
             ConstraintKind::NotNull { .. } => true,
@@ -748,6 +754,10 @@ fn recipe(cx: &mut Cx<'_>, op: &Op) -> Result<(), PlanError> {
             table,
         } => set_not_null(cx, table, column),
         Op::AddConstraint { table, constraint } => {
+            let fills = backfilled_in_check(cx, table, &constraint.kind);
+            if !fills.is_empty() {
+                return check_on_backfilled(cx, table, constraint, fills);
+            }
             add_constraint(cx, table, constraint, Phase::Expand, &[]);
             Ok(())
         }
