@@ -280,13 +280,10 @@ fn corpus_counts() {
                     calls += 1;
                     match &call.body {
                         HostBody::NotAnalysed { what } => {
-                            let key: String = what
-                                .split([':', '('])
-                                .next()
-                                .unwrap_or("")
-                                .chars()
-                                .take(60)
-                                .collect();
+                            // `op.x(…)`: why — keep the operation and the why.
+                            let head = what.split('(').next().unwrap_or("");
+                            let why = what.rsplit_once("`: ").map(|(_, w)| w).unwrap_or("");
+                            let key: String = format!("{head} | {why}").chars().take(90).collect();
                             *reasons.entry(key).or_default() += 1;
                         }
                         _ => understood += 1,

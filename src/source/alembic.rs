@@ -677,7 +677,7 @@ fn opt_name(v: Option<&Value<'_>>) -> R<Option<String>> {
 }
 
 fn name_of(v: Option<&Value<'_>>, what: &str) -> R<String> {
-    opt_name(v)?.ok_or_else(|| format!("no {what}"))
+    opt_name(v)?.ok_or_else(|| format!("no {what} (Alembic refuses `None` here at run time)"))
 }
 
 fn schema_kw(call: &Call<'_>, key: &str, batch: Option<&Batch>) -> R<Option<String>> {
@@ -821,7 +821,7 @@ fn render(method: &str, call: &Call<'_>, batch: Option<&Batch>) -> R<Vec<String>
             for item in items {
                 cols.push(match item {
                     Value::Str { text, .. } => ident(text),
-                    Value::Call(c) if c.name() == "text" => {
+                    Value::Call(c) if matches!(c.name(), "text" | "literal_column") => {
                         need_str(c.args.first(), "index expression")?.to_string()
                     }
                     Value::Call(c) if matches!(c.name(), "desc" | "asc") => format!(
@@ -886,6 +886,12 @@ fn render(method: &str, call: &Call<'_>, batch: Option<&Batch>) -> R<Vec<String>
                     "schema",
                     "if_exists",
                     "postgresql_concurrently",
+                    // Options of the index being dropped: DROP INDEX does not use them.
+                    "postgresql_using",
+                    "postgresql_where",
+                    "postgresql_ops",
+                    "postgresql_include",
+                    "unique",
                 ],
             )?;
             let name = name_of(call.arg(0, "index_name"), "index name")?;
