@@ -5,7 +5,7 @@ use super::dry_run::live_report;
 use super::lint::load_config;
 use super::{EXIT_ERROR, print_error};
 use crate::config::parse_duration;
-use crate::live::backfill_runner::{self, Outcome, Overrides, TriggerPolicy};
+use crate::live::backfill_runner::{self, Outcome, Overrides, ProgressMode, TriggerPolicy};
 use crate::live::connect::{self, Db};
 use crate::settings::limits;
 use clap::{Args, Subcommand};
@@ -48,6 +48,15 @@ pub struct CleanupArgs {
     pub force: bool,
 }
 
+/// `--progress` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressFormat {
+    /// A bar on a terminal, log lines otherwise (stderr).
+    Auto,
+    /// One JSON object per line on stdout.
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The plan file (`lockstep plan --format yaml`).
@@ -70,6 +79,15 @@ pub struct RunArgs {
     /// Wait while a replica's replay lag is above this (0 never waits).
     #[arg(long, value_name = "DURATION")]
     pub max_lag: Option<String>,
+    /// Hard ceiling on one batch, in milliseconds (its statement_timeout, so also on how
+    /// long it holds row locks); a batch cut off is retried with half the rows.
+    /// Default 500, or 2.5 × --target-batch-time when that is longer.
+    #[arg(long, value_name = "MS")]
+    pub max_batch_ms: Option<u64>,
+    /// `json`: one JSON object per batch on stdout (rows, rows/s, ETA, batch size,
+    /// throttle reason), for CI logs. Default: a bar on a terminal, log lines otherwise.
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub progress: Option<ProgressFormat>,
     /// Stop after this many batches (a careful first run); a rerun resumes.
     #[arg(long, value_name = "N")]
     pub max_batches: Option<u64>,
@@ -157,6 +175,19 @@ fn run_inner(args: &RunArgs, quiet: bool) -> miette::Result<ExitCode> {
         max_lag: duration(limits::MAX_REPLICA_LAG.named("--max-lag"), &args.max_lag)?
             .or(cfg.max_replica_lag.map(|m| m.0)),
         max_batches: count(limits::MAX_BATCHES.named("--max-batches"), args.max_batches)?,
+        max_batch_time: match args.max_batch_ms {
+            // PostgreSQL takes an int of milliseconds; an hour is already no ceiling.
+            Some(ms) if !(1..=3_600_000).contains(&ms) => {
+                return Err(miette::miette!(
+                    "--max-batch-ms {ms}: must be between 1 and 3600000 (one hour)"
+                ));
+            }
+            ms => ms.map(Duration::from_millis),
+        },
+        progress: match args.progress {
+            Some(ProgressFormat::Json) => ProgressMode::Json,
+            _ => ProgressMode::Auto,
+        },
     };
     let steps = backfill_runner::load_plan(&args.plan).map_err(live_report)?;
     let selected: Vec<_> = steps

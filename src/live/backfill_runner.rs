@@ -195,7 +195,43 @@ pub struct Overrides {
     pub max_lag: Option<Duration>,
     /// Stop after this many batches (tests, careful first runs).
     pub max_batches: Option<u64>,
+    /// Hard ceiling on one batch statement (its `statement_timeout`, so also on how long
+    /// it holds its row locks); a batch cut off is retried with half the rows. Default:
+    /// [`DEFAULT_MAX_BATCH_TIME`], or 2.5 × the target batch time when that is longer.
+    pub max_batch_time: Option<Duration>,
+    /// How progress is shown.
+    pub progress: ProgressMode,
 }
+
+/// How a run shows its progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// A bar on a terminal, a log line every few seconds otherwise (stderr).
+    #[default]
+    Auto,
+    /// One JSON object per batch on stdout (`--progress json`), for CI logs; notes stay
+    /// on stderr.
+    Json,
+}
+
+/// The default ceiling on one batch statement (see [`Overrides::max_batch_time`]).
+pub const DEFAULT_MAX_BATCH_TIME: Duration = Duration::from_millis(500);
+
+/// Calm batches in a row (no waiters, not over target) before the batch size may grow.
+const CALM_BATCHES: u32 = 3;
+
+/// The pause after a batch that made other sessions wait, times the number of such
+/// batches in a row (capped at [`MAX_PAIN_PAUSE`]).
+const PAIN_PAUSE: Duration = Duration::from_millis(200);
+const MAX_PAIN_PAUSE: Duration = Duration::from_secs(2);
+
+/// Other sessions waiting, right now, on a lock held by this session: run inside the
+/// batch's transaction after its statement, while its row locks are still held. Only
+/// backends already waiting on a heavyweight lock are asked for their blockers, so it
+/// stays cheap with many idle connections.
+const WAITERS_SQL: &str = "SELECT count(*) FROM pg_stat_activity \
+     WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() \
+       AND pg_backend_pid() = ANY (pg_blocking_pids(pid))";
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,8 +245,9 @@ pub enum Outcome {
 /// A key as the batch SQL passes it around: one text value per key column.
 type KeyText = Vec<Option<String>>;
 
-/// What one batch did: rows walked, rows changed, the last key walked.
-type BatchResult = (u64, u64, Option<KeyText>);
+/// What one batch did: rows walked, rows changed, the last key walked, and how many other
+/// sessions were waiting on its locks just before it committed.
+type BatchResult = (u64, u64, Option<KeyText>, u64);
 
 /// The checkpoint row.
 struct Checkpoint {
@@ -245,17 +282,36 @@ fn read_checkpoint(db: &mut Db, job: &BackfillJob) -> Result<Option<Checkpoint>,
     }))
 }
 
-/// Prints progress: a bar on a terminal, a log line every few seconds otherwise.
+/// Prints progress: a bar on a terminal, a log line every few seconds otherwise, or one
+/// JSON object per batch ([`ProgressMode::Json`]).
 struct Progress {
     bar: Option<ProgressBar>,
+    json: bool,
     last_log: Instant,
     started: Instant,
     job: String,
+    /// Rows in the table when the run started (`reltuples`), for the ETA.
+    estimate: Option<u64>,
+    /// Rows changed before this run (a resumed job), counted as walked for the ETA.
+    before: u64,
+}
+
+/// One batch as progress reports it.
+struct Tick<'a> {
+    scanned_total: u64,
+    changed_total: u64,
+    batch: u64,
+    size: u64,
+    next_size: u64,
+    ms: f64,
+    waiters: u64,
+    reason: &'a str,
 }
 
 impl Progress {
-    fn new(job: &str, estimate: Option<u64>, done: u64) -> Progress {
-        let bar = if std::io::stderr().is_terminal() {
+    fn new(job: &str, estimate: Option<u64>, done: u64, mode: ProgressMode) -> Progress {
+        let json = mode == ProgressMode::Json;
+        let bar = if !json && std::io::stderr().is_terminal() {
             let bar = match estimate {
                 Some(n) => ProgressBar::new(n.max(done)),
                 None => ProgressBar::new_spinner(),
@@ -277,27 +333,81 @@ impl Progress {
         };
         Progress {
             bar,
+            json,
             last_log: Instant::now(),
             started: Instant::now(),
             job: job.to_string(),
+            estimate,
+            before: done,
         }
     }
 
-    fn update(&mut self, scanned_total: u64, changed_total: u64, batch: u64, size: u64, ms: f64) {
+    fn update(&mut self, t: &Tick<'_>) {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let rate = t.scanned_total as f64 / secs;
+        let eta = self.estimate.map(|n| {
+            let left = n.saturating_sub(self.before + t.scanned_total) as f64;
+            if rate > 0.0 { left / rate } else { 0.0 }
+        });
+        if self.json {
+            let line = serde_json::json!({
+                "event": "batch",
+                "job": self.job,
+                "batch": t.batch,
+                "rows_walked": t.scanned_total,
+                "rows_changed": t.changed_total,
+                "rows_per_s": (rate * 10.0).round() / 10.0,
+                "eta_s": eta.map(|e| (e * 10.0).round() / 10.0),
+                "batch_size": t.size,
+                "next_batch_size": t.next_size,
+                "batch_ms": (t.ms * 10.0).round() / 10.0,
+                "waiters": t.waiters,
+                "throttle": t.reason,
+            });
+            println!("{line}");
+            return;
+        }
         match &self.bar {
-            Some(bar) => bar.set_position(scanned_total),
+            Some(bar) => {
+                bar.set_position(self.before + t.scanned_total);
+                bar.set_message(format!("{} [{}]", self.job, t.reason));
+            }
             None => {
-                if self.last_log.elapsed() >= Duration::from_secs(2) || batch == 1 {
-                    let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+                if self.last_log.elapsed() >= Duration::from_secs(2) || t.batch == 1 {
                     eprintln!(
-                        "backfill {}: batch {batch}: {scanned_total} rows walked, {changed_total} changed, \
-                         {:.0} rows/s, batch size {size}, last batch {ms:.0} ms",
+                        "backfill {}: batch {}: {} rows walked, {} changed, {rate:.0} rows/s{}, \
+                         batch size {}, last batch {:.0} ms, throttle: {}",
                         self.job,
-                        scanned_total as f64 / secs
+                        t.batch,
+                        t.scanned_total,
+                        t.changed_total,
+                        eta.map_or(String::new(), |e| format!(", ETA {e:.0}s")),
+                        t.next_size,
+                        t.ms,
+                        t.reason
                     );
                     self.last_log = Instant::now();
                 }
             }
+        }
+    }
+
+    /// A batch that was cut off or refused and will be tried again.
+    fn retry(&self, retry: u32, reason: &str, next_size: u64) {
+        if self.json {
+            let line = serde_json::json!({
+                "event": "retry",
+                "job": self.job,
+                "retry": retry,
+                "next_batch_size": next_size,
+                "throttle": reason,
+            });
+            println!("{line}");
+        } else {
+            self.note(&format!(
+                "backfill {}: batch not applied ({reason}); retry {retry} with batch size {next_size}",
+                self.job
+            ));
         }
     }
 
@@ -712,15 +822,19 @@ fn run_locked(
     let max_lag = overrides
         .max_lag
         .unwrap_or(Duration::from_millis(job.max_replica_lag_ms));
-    // A batch that takes far longer than planned is cut off and retried smaller.
-    let statement_timeout = (target * 10).max(Duration::from_secs(30));
+    // The hard ceiling on one batch: cut off by the server and retried smaller, so no
+    // batch holds its row locks longer than this, whatever the table does.
+    let statement_timeout = overrides
+        .max_batch_time
+        .unwrap_or(DEFAULT_MAX_BATCH_TIME.max(target.mul_f64(2.5)))
+        .max(Duration::from_millis(1));
 
     let start_changed = u64::try_from(state.rows_done).unwrap_or(0);
     let mut changed_total = start_changed;
     let mut batches = u64::try_from(state.batches).unwrap_or(0);
     let mut scanned_total: u64 = 0;
     let mut run_batches = 0u64;
-    let mut progress = Progress::new(&job.job, estimate, 0);
+    let mut progress = Progress::new(&job.job, estimate, start_changed, overrides.progress);
     if state.last_key.is_some() {
         progress.note(&format!(
             "backfill {}: resuming after batch {batches} ({changed_total} rows changed so far)",
@@ -728,6 +842,12 @@ fn run_locked(
         ));
     }
     let mut retries = 0u32;
+    // Why the pace is what it is (shown in progress), calm batches in a row, and batches
+    // in a row that made the application wait.
+    let mut reason: String;
+    let mut calm = 0u32;
+    let mut pained = 0u32;
+    let mut lagged = false;
     loop {
         if state.done {
             break;
@@ -758,10 +878,16 @@ fn run_locked(
                 batches,
             });
         }
-        if !max_lag.is_zero() {
-            wait_for_replicas(db, max_lag, stop, &progress)?;
+        if !max_lag.is_zero() && wait_for_replicas(db, max_lag, stop, &progress)? {
+            lagged = true;
+            calm = 0;
         }
         let t = Instant::now();
+        let lag_note = if std::mem::take(&mut lagged) {
+            "paused for replica lag; "
+        } else {
+            ""
+        };
         let batch = BatchCtx {
             job,
             fp: &fp,
@@ -771,7 +897,7 @@ fn run_locked(
         let result = run_batch(db, &batch, &state, &upper, size);
         let ms = t.elapsed().as_secs_f64() * 1e3;
         match result {
-            Ok((scanned, changed, last)) => {
+            Ok((scanned, changed, last, waiters)) => {
                 retries = 0;
                 batches += 1;
                 run_batches += 1;
@@ -781,32 +907,91 @@ fn run_locked(
                 if last.is_some() {
                     state.last_key = last;
                 }
-                progress.update(scanned_total, changed_total, batches, size, ms);
-                if !target.is_zero() {
-                    let ideal = size as f64 * target.as_secs_f64() * 1e3 / ms.max(1.0);
-                    let next = (ideal as u64).clamp(size / 2, size.saturating_mul(2));
-                    size = next.clamp(min, max);
+                let ran = size;
+                let mut pause = sleep;
+                if waiters > 0 {
+                    // The application felt this batch: back off at once, and pause
+                    // longer while it keeps happening.
+                    pained += 1;
+                    calm = 0;
+                    size = (size / 2).max(min);
+                    pause = pause.max((PAIN_PAUSE * pained).min(MAX_PAIN_PAUSE));
+                    reason = format!(
+                        "{waiters} session(s) waited on the backfill's locks: batch halved, paused {} ms",
+                        pause.as_millis()
+                    );
+                } else {
+                    pained = 0;
+                    if target.is_zero() {
+                        reason = "fixed batch size".into();
+                    } else {
+                        let target_ms = target.as_secs_f64() * 1e3;
+                        let ideal = (size as f64 * target_ms / ms.max(1.0)) as u64;
+                        if ms > target_ms * 1.5 {
+                            // Slow: at least halve, so there is no run of slow batches.
+                            calm = 0;
+                            size = ideal.min(size / 2).clamp(min, max);
+                            reason = format!(
+                                "slow batch ({ms:.0} ms, target {target_ms:.0} ms): batch shrunk"
+                            );
+                        } else if ms > target_ms {
+                            calm = 0;
+                            size = ideal.clamp(min, max);
+                            reason = format!("batch over target ({ms:.0} ms): batch shrunk");
+                        } else {
+                            calm += 1;
+                            if calm >= CALM_BATCHES {
+                                // Grow slowly, and only after several calm batches.
+                                let grown = (size as f64 * 1.25).ceil() as u64;
+                                size = grown.min(ideal).max(size).clamp(min, max);
+                                reason = "calm: growing".into();
+                            } else {
+                                reason = "calm".into();
+                            }
+                        }
+                    }
                 }
-                if !state.done && !sleep.is_zero() {
-                    interruptible_sleep(sleep, stop);
+                progress.update(&Tick {
+                    scanned_total,
+                    changed_total,
+                    batch: batches,
+                    size: ran,
+                    next_size: size,
+                    ms,
+                    waiters,
+                    reason: &format!("{lag_note}{reason}"),
+                });
+                if !state.done && !pause.is_zero() {
+                    interruptible_sleep(pause, stop);
                 }
             }
             Err(BatchError::Retry(why)) => {
-                retries += 1;
-                if retries > 10 {
-                    return Err(LiveError::Backfill(format!(
-                        "job {}: giving up after 10 retries: {why}",
-                        job.job
-                    )));
-                }
-                if why.contains("statement timeout") {
+                calm = 0;
+                let cut_off = why.contains("statement timeout");
+                if cut_off && size > 1 {
+                    // Too big for the ceiling: smaller batches are progress, not failure.
                     size = (size / 2).max(1);
+                    reason = format!(
+                        "batch cut off at {} ms: retrying with half the rows",
+                        statement_timeout.as_millis()
+                    );
+                } else {
+                    retries += 1;
+                    if retries > 10 {
+                        return Err(LiveError::Backfill(format!(
+                            "job {}: giving up after 10 retries: {why}",
+                            job.job
+                        )));
+                    }
+                    reason = format!("batch failed ({why}): retrying");
                 }
-                progress.note(&format!(
-                    "backfill {}: batch failed ({why}); retry {retries} with batch size {size}",
-                    job.job
-                ));
-                interruptible_sleep(Duration::from_millis(200 * u64::from(retries)), stop);
+                progress.retry(retries, &reason, size);
+                let wait = if cut_off {
+                    PAIN_PAUSE
+                } else {
+                    Duration::from_millis(200 * u64::from(retries))
+                };
+                interruptible_sleep(wait, stop);
             }
             Err(BatchError::Fatal(e)) => {
                 progress.finish();
@@ -854,7 +1039,11 @@ fn run_batch(
         .map_err(|e| fatal("starting a batch", e))?;
     tx.batch_execute(&format!(
         "SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'{}",
-        job.lock_timeout_ms.max(1),
+        // Below the statement's ceiling, so a wait for the application's locks reads as
+        // a lock timeout (retry as is), not as a batch too big (retry smaller).
+        job.lock_timeout_ms
+            .min(u64::try_from(cx.statement_timeout.as_millis() * 4 / 5).unwrap_or(u64::MAX))
+            .max(1),
         cx.statement_timeout.as_millis().max(1),
         if cx.replica {
             // Local to this transaction: the application's sessions are not affected.
@@ -931,6 +1120,10 @@ fn run_batch(
     let last: Option<Vec<Option<String>>> = row
         .try_get(2)
         .map_err(|e| fatal("reading the batch result", e))?;
+    let waiters: i64 = tx
+        .query_one(WAITERS_SQL, &[])
+        .map_err(|e| fatal("looking for sessions waiting on the batch", e))?
+        .get(0);
     let scanned_u = u64::try_from(scanned).unwrap_or(0);
     let done = scanned_u < size;
     let size_i32 = i32::try_from(size).unwrap_or(i32::MAX);
@@ -955,16 +1148,23 @@ fn run_batch(
         )));
     }
     tx.commit().map_err(|e| fatal("committing the batch", e))?;
-    Ok((scanned_u, u64::try_from(changed).unwrap_or(0), last))
+    Ok((
+        scanned_u,
+        u64::try_from(changed).unwrap_or(0),
+        last,
+        u64::try_from(waiters).unwrap_or(0),
+    ))
 }
 
-/// Waits while the replay lag reported by `pg_stat_replication` is above `max_lag`.
+/// Waits while the replay lag reported by `pg_stat_replication` is above `max_lag`;
+/// returns whether it waited.
 fn wait_for_replicas(
     db: &mut Db,
     max_lag: Duration,
     stop: &AtomicBool,
     progress: &Progress,
-) -> Result<(), LiveError> {
+) -> Result<bool, LiveError> {
+    let mut waited = false;
     loop {
         let row = db.query_one(
             "reading replica lag",
@@ -973,8 +1173,9 @@ fn wait_for_replicas(
         )?;
         let lag = Duration::from_secs_f64(row.get::<_, f64>(0).max(0.0));
         if lag <= max_lag || stop.load(Ordering::SeqCst) {
-            return Ok(());
+            return Ok(waited);
         }
+        waited = true;
         progress.note(&format!(
             "paused: replica lag {:.1}s is above {:.1}s",
             lag.as_secs_f64(),
