@@ -866,8 +866,9 @@ fn related(op: &Op, catalog: &Catalog, v: u32, a: &mut LockAnalysis) {
             }
         }
         Op::AddColumn { column, .. } => {
-            // A volatile default calling nextval() is evaluated for every row.
-            if let Some(d) = column.default.as_ref().filter(|d| d.volatile) {
+            // A volatile default calling nextval() is evaluated for every row (a serial's
+            // own sequence is new: no one else uses it yet).
+            if let Some(d) = column.default.as_ref().filter(|d| d.volatile && !column.serial) {
                 for seq in nextval_sequences(&d.sql) {
                     a.lock(&seq, RowExclusive, false, false);
                 }

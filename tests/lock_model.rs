@@ -604,7 +604,7 @@ fn relations(client: &mut postgres::Client) -> Result<HashMap<u32, Rel>, postgre
            LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
           WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
             AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
-            AND c.relkind IN ('r', 'p', 'm', 'v', 'i', 'I')",
+            AND c.relkind IN ('r', 'p', 'm', 'v', 'i', 'I', 'S')",
         &[],
     )?;
     let mut out = HashMap::new();
