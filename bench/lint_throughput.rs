@@ -141,6 +141,9 @@ fn format_name(f: Format) -> &'static str {
         Format::Sarif => "sarif",
         Format::Github => "github",
         Format::Gcc => "gcc",
+        Format::Codeclimate => "codeclimate",
+        Format::Junit => "junit",
+        Format::Markdown => "markdown",
     }
 }
 
