@@ -706,6 +706,10 @@ pub struct Units {
     /// Position in its unit and the unit's size, by migration id (multi-part units only).
     member: std::collections::HashMap<String, (usize, usize)>,
     pending: Vec<Part>,
+    /// Some down script of the folder has a statement. When none has (dbmate's and
+    /// golang-migrate's templates leave an empty down behind every migration of a team
+    /// that does not roll back with them), rollback findings would only repeat that.
+    downs_written: bool,
 }
 
 impl Units {
@@ -726,15 +730,22 @@ impl Units {
             }
             i = j;
         }
+        let downs_written = migrations
+            .iter()
+            .any(|m| m.down.as_ref().is_some_and(|d| !blank(d.text())));
         Units {
             member,
             pending: Vec::new(),
+            downs_written,
         }
     }
 
     /// The rollback findings due after `input`'s migration: its own, or, at the last part
     /// of a multi-part version, the unit's.
     pub fn check(&mut self, input: &RollbackInput, settings: &Settings) -> Vec<Finding> {
+        if !self.downs_written {
+            return Vec::new();
+        }
         let Some(&(pos, size)) = self.member.get(&input.migration.id) else {
             let mut out = self.flush(settings);
             out.extend(check(input, settings));
@@ -776,6 +787,42 @@ impl Units {
             .flat_map(|p| check(&p.input(), settings))
             .collect()
     }
+}
+
+/// SQL text with nothing but whitespace and comments (`--` lines, `/* … */` blocks).
+fn blank(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            c if c.is_ascii_whitespace() => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                // Block comments nest in PostgreSQL.
+                let mut depth = 0usize;
+                while i < b.len() {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 impl Part {

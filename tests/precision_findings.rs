@@ -282,3 +282,64 @@ fn a_multi_part_pop_version_is_rolled_back_as_one_unit() {
         left[0].2
     );
 }
+
+/// dbmate writes `-- migrate:down` into every new file; a team that never fills it in does
+/// not roll back with down scripts, and an `empty-down` on each migration would only say
+/// that again. Once any down script does something, empty ones are reported.
+#[test]
+fn empty_downs_are_reported_only_where_the_folder_writes_downs() {
+    let a = "-- migrate:up\nCREATE TABLE a (id bigint PRIMARY KEY);\n\n-- migrate:down\n\n";
+    let b =
+        "-- migrate:up\nCREATE TABLE b (id bigint PRIMARY KEY);\n\n-- migrate:down\n-- nothing\n";
+    let dir = folder(&[
+        ("db/migrations/20200101000000_a.sql", a),
+        ("db/migrations/20200102000000_b.sql", b),
+    ]);
+    let found = lint(dir.path(), &["db/migrations", "--layout", "dbmate"]);
+    assert!(!rules(&found).contains(&"empty-down"), "{found:?}");
+
+    let c = "-- migrate:up\nCREATE TABLE c (id bigint PRIMARY KEY);\n\n-- migrate:down\nDROP TABLE c;\n";
+    let dir = folder(&[
+        ("db/migrations/20200101000000_a.sql", a),
+        ("db/migrations/20200102000000_b.sql", b),
+        ("db/migrations/20200103000000_c.sql", c),
+    ]);
+    let found = lint(dir.path(), &["db/migrations", "--layout", "dbmate"]);
+    let empty = found.iter().filter(|(r, _, _)| r == "empty-down").count();
+    assert_eq!(empty, 2, "{found:?}");
+}
+
+/// On PostgreSQL 15, `DROP COLUMN` drops the column's own index and foreign key, and also a
+/// CHECK constraint over several columns that mentions it (which the statement does not
+/// say). Only the latter is worth a finding.
+#[test]
+fn dropping_a_column_names_only_dependents_beyond_its_own() {
+    let dir = folder(&[
+        (
+            "m/000001_t.up.sql",
+            "CREATE TABLE teams (id bigint PRIMARY KEY);\n\
+             CREATE TABLE users (id bigint PRIMARY KEY, team_id bigint REFERENCES teams (id), \
+             lo int, hi int, CONSTRAINT users_range CHECK (lo < hi));\n\
+             CREATE INDEX users_team_id_idx ON users (team_id);\n",
+        ),
+        (
+            "m/000002_drop_team.up.sql",
+            "ALTER TABLE users DROP COLUMN team_id;\n",
+        ),
+        (
+            "m/000003_drop_lo.up.sql",
+            "ALTER TABLE users DROP COLUMN lo;\n",
+        ),
+    ]);
+    let found = lint(dir.path(), &["m"]);
+    let deps: Vec<&str> = found
+        .iter()
+        .filter(|(r, _, _)| r == "dependent-objects")
+        .map(|(_, _, m)| m.as_str())
+        .collect();
+    assert_eq!(
+        deps,
+        vec!["dropping users.lo silently drops check constraint users_range"],
+        "{found:?}"
+    );
+}

@@ -50,7 +50,21 @@ impl super::Rule for Rule {
             return;
         }
         let blocking: Vec<&Dependent> = deps.iter().filter(|d| d.blocks_drop).collect();
-        let silent: Vec<&Dependent> = deps.iter().filter(|d| !d.blocks_drop).collect();
+        // Dropping a column takes its own single-column index, key or foreign key with it;
+        // that is what the DROP COLUMN says, not a surprise. An index or constraint that
+        // also covers other columns (a composite unique key) is worth naming.
+        let own = if drop {
+            own_dependents(cx.catalog, table, column)
+        } else {
+            Vec::new()
+        };
+        let silent: Vec<&Dependent> = deps
+            .iter()
+            .filter(|d| !d.blocks_drop && !own.contains(&d.what))
+            .collect();
+        if drop && silent.is_empty() && blocking.is_empty() {
+            return;
+        }
         let views_only_possible = blocking.iter().all(|d| !d.certain);
         if cx.direction == Direction::Down && cx.settings.down_scripts != DownScripts::Full {
             // In a down script only what makes the rollback stop is said here: what the
@@ -181,4 +195,33 @@ impl super::Rule for Rule {
             Some(help.into()),
         );
     }
+}
+
+/// The dependents (as [`Dependent::what`] names them) that consist of `column` alone: a
+/// single-column index, primary key, unique constraint or foreign key of the column.
+fn own_dependents(
+    catalog: &crate::catalog::Catalog,
+    table: &crate::ops::ObjName,
+    column: &str,
+) -> Vec<String> {
+    use crate::ops::ConstraintKind;
+    let only = |cols: &[String]| cols.len() == 1 && cols[0] == column;
+    let mut out = Vec::new();
+    if let Some(t) = catalog.table(table) {
+        for c in &t.constraints {
+            let word = match &c.kind {
+                ConstraintKind::PrimaryKey { columns, .. } if only(columns) => "primary key",
+                ConstraintKind::Unique { columns, .. } if only(columns) => "unique constraint",
+                ConstraintKind::ForeignKey(fk) if only(&fk.columns) => "foreign key",
+                _ => continue,
+            };
+            out.push(format!("{word} {}", c.name));
+        }
+    }
+    for i in catalog.indexes_on(table) {
+        if only(&i.columns) {
+            out.push(format!("index {}", i.name));
+        }
+    }
+    out
 }
