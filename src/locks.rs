@@ -856,9 +856,11 @@ fn related(op: &Op, catalog: &Catalog, v: u32, a: &mut LockAnalysis) {
                 }
             }
         }
-        Op::AlterColumnOther { table, column, what }
-            if what.to_ascii_lowercase().contains("identity") =>
-        {
+        Op::AlterColumnOther {
+            table,
+            column,
+            what,
+        } if what.to_ascii_lowercase().contains("identity") => {
             for (c, seq) in owned_sequences(catalog, table) {
                 if &c == column {
                     a.lock(&seq, ShareRowExclusive, false, false);
@@ -868,7 +870,11 @@ fn related(op: &Op, catalog: &Catalog, v: u32, a: &mut LockAnalysis) {
         Op::AddColumn { column, .. } => {
             // A volatile default calling nextval() is evaluated for every row (a serial's
             // own sequence is new: no one else uses it yet).
-            if let Some(d) = column.default.as_ref().filter(|d| d.volatile && !column.serial) {
+            if let Some(d) = column
+                .default
+                .as_ref()
+                .filter(|d| d.volatile && !column.serial)
+            {
                 for seq in nextval_sequences(&d.sql) {
                     a.lock(&seq, RowExclusive, false, false);
                 }
@@ -977,14 +983,14 @@ fn nextval_sequences(sql: &str) -> Vec<ObjName> {
     while let Some(i) = rest.find("nextval(") {
         rest = &rest[i + "nextval(".len()..];
         let arg = rest.trim_start();
-        if let Some(arg) = arg.strip_prefix('\'') {
-            if let Some(end) = arg.find('\'') {
-                let name = arg[..end].replace('"', "");
-                out.push(match name.split_once('.') {
-                    Some((s, n)) => ObjName::new(s, n),
-                    None => ObjName::public(name),
-                });
-            }
+        if let Some(arg) = arg.strip_prefix('\'')
+            && let Some(end) = arg.find('\'')
+        {
+            let name = arg[..end].replace('"', "");
+            out.push(match name.split_once('.') {
+                Some((s, n)) => ObjName::new(s, n),
+                None => ObjName::public(name),
+            });
         }
     }
     out

@@ -71,8 +71,8 @@ struct CaseSpec {
 
 fn cases() -> Vec<CaseSpec> {
     let path = oracle_dir().join("cases.yaml");
-    let cases: Vec<CaseSpec> = serde_yaml::from_str(&read(&path))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let cases: Vec<CaseSpec> =
+        serde_yaml::from_str(&read(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut names = BTreeSet::new();
     for c in &cases {
         assert!(names.insert(&c.name), "duplicate case name {:?}", c.name);
@@ -685,20 +685,15 @@ fn fixture_catalog() -> Catalog {
 }
 
 /// The model's answer for one case, or why it has none.
-fn model(
-    case: &TruthCase,
-    base: &Catalog,
-    major: u32,
-) -> Result<BTreeMap<String, Eff>, String> {
+fn model(case: &TruthCase, base: &Catalog, major: u32) -> Result<BTreeMap<String, Eff>, String> {
     let mut catalog = base.clone();
     apply_sql(&mut catalog, &case.setup);
     let mut opts = ModelOptions::for_version(major);
     for stmt in parse_sql(&case.session) {
         for op in &stmt.ops {
             if let Op::SetTimeZone { zone, .. } = op {
-                opts.session_time_zone_utc = zone
-                    .as_deref()
-                    .is_some_and(lockstep::analyze::is_utc_zone);
+                opts.session_time_zone_utc =
+                    zone.as_deref().is_some_and(lockstep::analyze::is_utc_zone);
             }
         }
     }
@@ -826,9 +821,7 @@ fn truth_files() -> Vec<Truth> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with("truth-pg") && n.ends_with(".json"))
         })
-        .map(|p| {
-            serde_json::from_str(&read(&p)).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        })
+        .map(|p| serde_json::from_str(&read(&p)).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
         .collect();
     out.sort_by_key(|t| t.major);
     out
@@ -838,7 +831,10 @@ fn truth_files() -> Vec<Truth> {
 fn model_agrees_with_truth() {
     let specs = cases();
     let truths = truth_files();
-    assert!(!truths.is_empty(), "no oracle/truth-pg*.json; run oracle/run.sh");
+    assert!(
+        !truths.is_empty(),
+        "no oracle/truth-pg*.json; run oracle/run.sh"
+    );
     let known = known_disagreements();
     let base = fixture_catalog();
     let mut table = String::from(
@@ -876,8 +872,7 @@ fn model_agrees_with_truth() {
                 continue;
             }
             compared += 1;
-            let mut existing: BTreeSet<String> =
-                truth.fixture_relations.keys().cloned().collect();
+            let mut existing: BTreeSet<String> = truth.fixture_relations.keys().cloned().collect();
             existing.extend(case.setup_relations.iter().cloned());
             let verdict = match model(case, &base, truth.major) {
                 Ok(pred) => compare(case, &pred, &existing),
@@ -900,7 +895,9 @@ fn model_agrees_with_truth() {
                     truth.major,
                     case.name,
                     verdict.detail.join("; "),
-                    reason.map(|r| format!("\n        known: {r}")).unwrap_or_default()
+                    reason
+                        .map(|r| format!("\n        known: {r}"))
+                        .unwrap_or_default()
                 );
                 match reason {
                     Some(_) => {
@@ -920,12 +917,7 @@ fn model_agrees_with_truth() {
                 }
             }
         }
-        let pct = |n: usize| {
-            format!(
-                "{n:>3} {:>5.1}%",
-                100.0 * n as f64 / compared.max(1) as f64
-            )
-        };
+        let pct = |n: usize| format!("{n:>3} {:>5.1}%", 100.0 * n as f64 / compared.max(1) as f64);
         let _ = writeln!(
             table,
             "pg{:<6} {:>5}  {:>8}  {:>8}  {}  {}  {}  {}",
@@ -939,7 +931,9 @@ fn model_agrees_with_truth() {
             pct(all)
         );
     }
-    eprintln!("lock model vs the oracle (per case: lock mode on every pre-existing relation, rewrite, scan)\n{table}\ndisagreements:\n{details}");
+    eprintln!(
+        "lock model vs the oracle (per case: lock mode on every pre-existing relation, rewrite, scan)\n{table}\ndisagreements:\n{details}"
+    );
     let stale: Vec<&String> = known
         .keys()
         .filter(|k| !explained_used.contains(*k))
