@@ -45,6 +45,7 @@ pub fn run(data: &[u8]) {
             source: Arc::from(down),
             range: 0..down.len(),
             whole_statements: Vec::new(),
+            host: None,
         });
     }
     let settings = Settings {
