@@ -139,13 +139,9 @@ pub(crate) struct Reading {
     pub up: Vec<HostStatement>,
     /// The down script's range and calls; `None` when the migration cannot be rolled back.
     pub down: Option<(Range<usize>, Vec<HostStatement>)>,
-    /// `ActiveRecord::Migration[x.y]` (4.2 for an unversioned class).
-    pub version: RailsVersion,
     /// Migration calls read, and how many of them were not analysed.
     pub calls: usize,
     pub not_analysed: usize,
-    /// Why a `change` migration has no down script.
-    pub irreversible: Option<String>,
 }
 
 fn parse(text: &str) -> Option<Tree> {
@@ -167,10 +163,8 @@ pub(crate) fn read_migration(text: &str) -> Reading {
             body: HostBody::NotAnalysed { what },
         }],
         down: None,
-        version: RailsVersion::LATEST,
         calls: 1,
         not_analysed: 1,
-        irreversible: None,
     };
     let Some(tree) = parse(text) else {
         return fail("the file could not be parsed as Ruby".into());
@@ -236,10 +230,8 @@ pub(crate) fn read_migration(text: &str) -> Reading {
             up_range: change.byte_range(),
             up: out.up,
             down,
-            version,
             calls: out.calls,
             not_analysed: out.not_analysed,
-            irreversible: out.irreversible,
         };
     }
     let (up_range, up, mut calls, mut not_analysed) = match method("up") {
@@ -266,10 +258,8 @@ pub(crate) fn read_migration(text: &str) -> Reading {
         up_range,
         up,
         down,
-        version,
         calls,
         not_analysed,
-        irreversible: None,
     }
 }
 

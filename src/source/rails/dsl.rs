@@ -46,9 +46,6 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
-    fn opt(&self, key: &str) -> Option<&Value> {
-        self.opts.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
     fn arg(&self, i: usize) -> Option<&Value> {
         self.args.get(i)
     }
@@ -1431,8 +1428,13 @@ impl Gen0 {
         let mut ups = vec![up];
         // change_table's `t.string :x, index: true` also indexes.
         match opt_in(opts, "index") {
-            Some(Value::Hash(io)) => ups.push(self.index_sql(&table, &[column.clone()], io)?.0),
-            Some(v) if v.is_truthy() => ups.push(self.index_sql(&table, &[column.clone()], &[])?.0),
+            Some(Value::Hash(io)) => {
+                ups.push(self.index_sql(&table, std::slice::from_ref(&column), io)?.0)
+            }
+            Some(v) if v.is_truthy() => ups.push(
+                self.index_sql(&table, std::slice::from_ref(&column), &[])?
+                    .0,
+            ),
             _ => {}
         }
         Ok(Effect {
@@ -2196,8 +2198,12 @@ impl Gen0 {
     }
 }
 
+/// A column a reference adds: name, Rails type, options.
+type RefColumn = (String, String, Vec<(String, Value)>);
+
 struct Reference {
-    columns: Vec<(String, String, Vec<(String, Value)>)>,
+    /// (name, Rails type, options) per column.
+    columns: Vec<RefColumn>,
     index: Option<String>,
     fk: Option<ForeignKeySql>,
 }
