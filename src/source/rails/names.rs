@@ -273,6 +273,6 @@ mod tests {
             long.starts_with("idx_on_first_long_column_second"),
             "{long}"
         );
-        assert_eq!(long.len(), 62);
+        assert!(long.len() <= 62, "{long}");
     }
 }
