@@ -73,10 +73,10 @@ pub(crate) enum Value<'t> {
         class: String,
         args: Vec<Value<'t>>,
     },
-    /// A function or arrow function (its node).
-    Function(Node<'t>),
-    /// Anything else: its source text, shortened.
-    Unknown(String),
+    /// A function or arrow function.
+    Function(std::marker::PhantomData<Node<'t>>),
+    /// Anything else: not static.
+    Unknown,
 }
 
 impl<'t> Value<'t> {
@@ -110,17 +110,6 @@ impl<'t> Value<'t> {
         match self.get(key) {
             Some(Value::Num(n)) => Some(*n),
             _ => None,
-        }
-    }
-    /// Whether the value is fully static (no unknown part, no function).
-    pub fn is_static(&self) -> bool {
-        match self {
-            Value::Unknown(_) | Value::Function(_) => false,
-            Value::Array(items) => items.iter().all(Value::is_static),
-            Value::Object(props) => props.iter().all(|(_, v)| v.is_static()),
-            Value::Path { args, .. } => args.iter().flatten().all(Value::is_static),
-            Value::New { args, .. } => args.iter().all(Value::is_static),
-            _ => true,
         }
     }
     /// A list of strings (`['a', 'b']`) or one string as a one-element list.
@@ -204,8 +193,8 @@ impl<'s> JsFile<'s> {
         self.eval_depth(node, 0)
     }
 
-    fn unknown(&self, node: Node<'_>) -> Value<'static> {
-        Value::Unknown(shorten(self.text(node)))
+    fn unknown(&self, _node: Node<'_>) -> Value<'static> {
+        Value::Unknown
     }
 
     fn eval_depth<'t>(&'t self, node: Node<'t>, depth: usize) -> Value<'t> {
@@ -350,9 +339,7 @@ impl<'s> JsFile<'s> {
                         }
                         "shorthand_property_identifier" => {
                             let name = self.text(child).to_string();
-                            let value = self
-                                .lookup(&name, d)
-                                .unwrap_or_else(|| Value::Unknown(name.clone()));
+                            let value = self.lookup(&name, d).unwrap_or(Value::Unknown);
                             props.push((name, value));
                         }
                         "comment" => {}
@@ -417,7 +404,9 @@ impl<'s> JsFile<'s> {
                     None => self.unknown(node),
                 }
             }
-            "arrow_function" | "function_expression" | "function" => Value::Function(node),
+            "arrow_function" | "function_expression" | "function" => {
+                Value::Function(std::marker::PhantomData)
+            }
             _ => self.unknown(node),
         }
     }
@@ -430,7 +419,7 @@ impl<'s> JsFile<'s> {
             .descendant_for_byte_range(range.start, range.end)?;
         let value = self.eval_depth(node, depth);
         match value {
-            Value::Function(_) | Value::Unknown(_) => None,
+            Value::Function(_) | Value::Unknown => None,
             Value::Path { args: Some(_), .. } => None,
             v => Some(v),
         }
@@ -485,7 +474,6 @@ impl<'s> JsFile<'s> {
                     links.push(Link {
                         name: self.text(property).to_string(),
                         args: Some(self.args(current)),
-                        node: current,
                     });
                     current = strip_wrappers(function.child_by_field_name("object")?);
                 }
@@ -494,7 +482,6 @@ impl<'s> JsFile<'s> {
                     links.push(Link {
                         name: self.text(property).to_string(),
                         args: None,
-                        node: current,
                     });
                     current = strip_wrappers(current.child_by_field_name("object")?);
                 }
@@ -531,8 +518,6 @@ pub(crate) struct Link<'t> {
     pub name: String,
     /// The call's arguments when the member is called.
     pub args: Option<Vec<Node<'t>>>,
-    /// The call (or member) expression ending at this link.
-    pub node: Node<'t>,
 }
 
 /// Skips `await`, parentheses and TypeScript assertions around an expression.
@@ -808,16 +793,16 @@ impl<'a, 's> Walker<'a, 's> {
             let args = args.clone();
             let name = last.name.clone();
             self.expression(object, on_call);
-            if name != "catch" {
-                if let Some(first) = args.first() {
-                    if matches!(
-                        first.kind(),
-                        "arrow_function" | "function_expression" | "function"
-                    ) {
-                        self.function(*first, on_call);
-                    } else {
-                        self.unknown(*first);
-                    }
+            if name != "catch"
+                && let Some(first) = args.first()
+            {
+                if matches!(
+                    first.kind(),
+                    "arrow_function" | "function_expression" | "function"
+                ) {
+                    self.function(*first, on_call);
+                } else {
+                    self.unknown(*first);
                 }
             }
             return;
@@ -990,13 +975,12 @@ pub(crate) fn top_level_binding<'t>(file: &'t JsFile<'_>, name: &str) -> Option<
             item
         };
         match item.kind() {
-            "function_declaration" | "generator_function_declaration" => {
+            "function_declaration" | "generator_function_declaration"
                 if item
                     .child_by_field_name("name")
-                    .is_some_and(|n| file.text(n) == name)
-                {
-                    return Some(item);
-                }
+                    .is_some_and(|n| file.text(n) == name) =>
+            {
+                return Some(item);
             }
             "lexical_declaration" | "variable_declaration" => {
                 let mut c = item.walk();

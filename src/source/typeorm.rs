@@ -119,8 +119,6 @@ pub(crate) struct TypeormClass {
     pub up: (std::ops::Range<usize>, Vec<HostStatement>),
     pub down: Option<(std::ops::Range<usize>, Vec<HostStatement>)>,
     pub in_transaction: bool,
-    pub calls: usize,
-    pub understood: usize,
 }
 
 /// Reads the migration classes of one file.
@@ -150,8 +148,6 @@ fn read_class(file: &JsFile<'_>, class: Node<'_>) -> Option<TypeormClass> {
     let mut up = None;
     let mut down = None;
     let mut in_transaction = true;
-    let mut calls = 0;
-    let mut understood = 0;
     let mut cursor = body.walk();
     for member in body.named_children(&mut cursor) {
         match member.kind() {
@@ -175,8 +171,6 @@ fn read_class(file: &JsFile<'_>, class: Node<'_>) -> Option<TypeormClass> {
                 };
                 let mut walker = Walker::new(file, receivers);
                 walker.function(member, &mut |w, call| runner_call(w, call));
-                calls += walker.calls;
-                understood += walker.understood;
                 let range = member
                     .child_by_field_name("body")
                     .map(|b| b.byte_range())
@@ -207,8 +201,6 @@ fn read_class(file: &JsFile<'_>, class: Node<'_>) -> Option<TypeormClass> {
         up: up?,
         down,
         in_transaction,
-        calls,
-        understood,
     })
 }
 
