@@ -245,10 +245,6 @@ fn migration(rev: &Revision) -> Migration {
         wrap_outside_blocks(&mut up_calls, up_range.clone());
     }
     let down = down.map(|(range, mut calls, _)| {
-        if down_autocommit != autocommit {
-            // The migration's transaction mode is the up script's; a down script in
-            // another mode carries its own BEGIN/COMMIT the same way.
-        }
         if down_autocommit {
             wrap_outside_blocks(&mut calls, range.clone());
         } else if autocommit {
@@ -536,7 +532,7 @@ impl<'t> Walk<'t> {
             self.not_analysed(expr, format!("call `{}`", shorten(file.text(expr))));
             return;
         };
-        let span = expr.byte_range();
+        let span = call.node.byte_range();
         let receiver = call.func.rsplit_once('.').map(|(r, _)| r).unwrap_or("");
         // Output only.
         if call.func == "print"
@@ -1178,18 +1174,18 @@ fn alter_column(
     let t = qualified(schema.as_deref(), table);
     let c = ident(column);
     let mut out = Vec::new();
-    if let Some(ty) = call.kw("type_") {
-        if !matches!(ty, Value::None) {
-            let ty = sa_type(ty)?;
-            let using = match call.kw("postgresql_using") {
-                None | Some(Value::None) => String::new(),
-                Some(v) => format!(" USING {}", need_str(Some(v), "USING expression")?),
-            };
-            out.push(format!(
-                "ALTER TABLE {t} ALTER COLUMN {c} TYPE {}{using}",
-                ty.sql
-            ));
-        }
+    if let Some(ty) = call.kw("type_")
+        && !matches!(ty, Value::None)
+    {
+        let ty = sa_type(ty)?;
+        let using = match call.kw("postgresql_using") {
+            None | Some(Value::None) => String::new(),
+            Some(v) => format!(" USING {}", need_str(Some(v), "USING expression")?),
+        };
+        out.push(format!(
+            "ALTER TABLE {t} ALTER COLUMN {c} TYPE {}{using}",
+            ty.sql
+        ));
     }
     match call.kw("nullable") {
         None | Some(Value::None) => {}

@@ -52,6 +52,7 @@ pub(crate) struct Call<'t> {
     pub kwargs: Vec<(String, Value<'t>)>,
     /// `*args` or `**kwargs` was passed: the arguments are not all known.
     pub splat: bool,
+    /// The call node (its span is the statement's).
     pub node: Node<'t>,
 }
 
@@ -95,13 +96,6 @@ impl<'t> Value<'t> {
             _ => None,
         }
     }
-    /// The integer, when the value is one.
-    pub fn as_int(&self) -> Option<i64> {
-        match self {
-            Value::Int(n) => Some(*n),
-            _ => None,
-        }
-    }
     /// The call, when the value is one.
     pub fn as_call(&self) -> Option<&Call<'t>> {
         match self {
@@ -127,15 +121,6 @@ impl<'t> Value<'t> {
                 .iter()
                 .map(|v| v.as_str().map(str::to_string))
                 .collect(),
-            _ => None,
-        }
-    }
-    /// The last part of a dotted name or of a call's callee (`Integer` for `sa.Integer`
-    /// and `sa.Integer()`).
-    pub fn last_name(&self) -> Option<&str> {
-        match self {
-            Value::Path(p) => p.rsplit('.').next(),
-            Value::Call(c) => Some(c.name()),
             _ => None,
         }
     }
@@ -216,14 +201,6 @@ impl<'s> PyFile<'s> {
         })
     }
 
-    /// A module-level `class name(...)`.
-    pub fn class(&self, name: &str) -> Option<Node<'_>> {
-        self.top_statements().into_iter().find(|n| {
-            n.kind() == "class_definition"
-                && n.child_by_field_name("name").map(|x| self.text(x)) == Some(name)
-        })
-    }
-
     /// Names assigned in `block`'s direct statements (`name = value`, also with a type
     /// annotation). A name assigned twice maps to `None` (not a constant).
     pub fn bindings<'t>(&'t self, block: Node<'t>) -> Scope<'t> {
@@ -246,11 +223,10 @@ impl<'s> PyFile<'s> {
                 continue;
             }
             let name = self.text(left).to_string();
-            if scope.contains_key(&name) {
-                scope.insert(name, None);
-            } else {
-                scope.insert(name, Some(right));
-            }
+            scope
+                .entry(name)
+                .and_modify(|v| *v = None)
+                .or_insert(Some(right));
         }
         // A name also assigned deeper down (in a loop, a branch) is not a constant.
         let mut stack: Vec<Node<'t>> = Vec::new();
