@@ -38,9 +38,11 @@ fn main() {
                 }
                 Err(_) => panics += 1,
             }
-            if let Ok(m) =
-                lockstep::source::load(&[path.clone()], Some(lockstep::source::Layout::Rails), &[])
-            {
+            if let Ok(m) = lockstep::source::load(
+                std::slice::from_ref(&path),
+                Some(lockstep::source::Layout::Rails),
+                &[],
+            ) {
                 for mig in &m.migrations {
                     for st in lockstep::parse::parse_script(&mig.up) {
                         for op in st.ops {
@@ -64,7 +66,7 @@ fn main() {
         );
     }
     let mut ranked: Vec<_> = reasons.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (what, n) in ranked.iter().take(400) {
         eprintln!("{n:5}  {what}");
     }
