@@ -337,6 +337,17 @@ fn run_script(
                 }
             }
             merge_locks(&mut all_locks, &facts);
+            // A table created by an earlier op of the same statement (CREATE SCHEMA with
+            // elements, or an ORM call that creates a table and its indexes) is as new to
+            // the later ops as to later statements.
+            if let Op::CreateTable {
+                table,
+                as_select: false,
+                ..
+            } = op
+            {
+                created_here.insert(table.clone());
+            }
             if multi {
                 op_cats.push(Some(catalog.clone()));
                 op_locks.push(facts);

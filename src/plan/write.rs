@@ -366,11 +366,9 @@ pub fn files(
             | Layout::Atlas
             | Layout::Folder
             | Layout::Rails
-            | Layout::Django
             | Layout::Alembic
             | Layout::Typeorm
-            | Layout::Knex
-            | Layout::Sequelize => out.push(PlannedFile {
+            | Layout::Knex => out.push(PlannedFile {
                 path: PathBuf::from(format!("{name}.sql")),
                 contents: format!(
                     "{}{}{body}\n",

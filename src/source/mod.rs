@@ -17,7 +17,6 @@ mod dbmate;
 mod detect;
 mod diesel;
 mod discover;
-mod django;
 mod dotted;
 mod drizzle;
 mod files;
@@ -35,7 +34,6 @@ mod prisma;
 mod python;
 mod rails;
 mod scan;
-mod sequelize;
 mod sqitch;
 mod sql_migrate;
 mod sqlx;
@@ -88,21 +86,17 @@ pub enum Layout {
     Folder,
     /// Rails (ActiveRecord): `db/migrate/<version>_<name>.rb`.
     Rails,
-    /// Django: `<app>/migrations/NNNN_<name>.py`, ordered by their dependency graph.
-    Django,
     /// Alembic: `versions/*.py`, ordered by `revision` / `down_revision`.
     Alembic,
     /// TypeORM: `<timestamp>-<Name>.ts|js` classes with `up` / `down`.
     Typeorm,
     /// Knex: `migrations/<timestamp>_<name>.js|ts` with `exports.up` / `exports.down`.
     Knex,
-    /// Sequelize: `migrations/<timestamp>-<name>.js` with `up` / `down`.
-    Sequelize,
 }
 
 impl Layout {
     /// Every layout, in the order `--layout` lists them.
-    pub const ALL: [Layout; 23] = [
+    pub const ALL: [Layout; 21] = [
         Layout::Plain,
         Layout::Diesel,
         Layout::Sqlx,
@@ -121,11 +115,9 @@ impl Layout {
         Layout::Atlas,
         Layout::Folder,
         Layout::Rails,
-        Layout::Django,
         Layout::Alembic,
         Layout::Typeorm,
         Layout::Knex,
-        Layout::Sequelize,
     ];
 
     /// The name users write (`golang-migrate`), as `--layout` accepts it.
@@ -149,11 +141,9 @@ impl Layout {
             Layout::Atlas => "atlas",
             Layout::Folder => "folder",
             Layout::Rails => "rails",
-            Layout::Django => "django",
             Layout::Alembic => "alembic",
             Layout::Typeorm => "typeorm",
             Layout::Knex => "knex",
-            Layout::Sequelize => "sequelize",
         }
     }
 
@@ -170,12 +160,7 @@ impl Layout {
             | Layout::Folder => Layout::Plain,
             Layout::Atlas => Layout::Sqlx,
             // Until a front end writes its own framework's files, plans are SQL files.
-            Layout::Rails
-            | Layout::Django
-            | Layout::Alembic
-            | Layout::Typeorm
-            | Layout::Knex
-            | Layout::Sequelize => Layout::Plain,
+            Layout::Rails | Layout::Alembic | Layout::Typeorm | Layout::Knex => Layout::Plain,
             other => other,
         }
     }
@@ -207,11 +192,9 @@ impl Layout {
             // The front ends return migrations in the framework's order (version numbers,
             // dependency graphs, revision chains, timestamps).
             | Layout::Rails
-            | Layout::Django
             | Layout::Alembic
             | Layout::Typeorm
-            | Layout::Knex
-            | Layout::Sequelize => Order::Given,
+            | Layout::Knex => Order::Given,
         }
     }
 
@@ -237,11 +220,9 @@ impl Layout {
             | Layout::Atlas
             | Layout::Folder => None,
             Layout::Rails => Some("schema_migrations"),
-            Layout::Django => Some("django_migrations"),
             Layout::Alembic => Some("alembic_version"),
             Layout::Typeorm => Some("migrations"),
             Layout::Knex => Some("knex_migrations"),
-            Layout::Sequelize => Some("SequelizeMeta"),
         }
     }
 
@@ -280,16 +261,11 @@ impl Layout {
             }
             Layout::Atlas => "atlas: add `-- atlas:txmode none` at the top of the file",
             Layout::Rails => "rails: add `disable_ddl_transaction!` to the migration class",
-            Layout::Django => "django: set `atomic = False` on the Migration class",
             Layout::Alembic => {
                 "alembic: run the operation inside `with op.get_context().autocommit_block():`"
             }
             Layout::Typeorm => "typeorm: set `transaction = false` on the migration class",
             Layout::Knex => "knex: export `config = { transaction: false }` from the migration",
-            Layout::Sequelize => {
-                "sequelize: do not pass a transaction to the query (migrations are not \
-                 wrapped unless you wrap them)"
-            }
         }
     }
 
@@ -315,21 +291,17 @@ impl std::fmt::Display for Layout {
 type HostDetector = fn(&[files::Entry]) -> Option<String>;
 const HOST_DETECTORS: &[(Layout, HostDetector)] = &[
     (Layout::Rails, rails::detect),
-    (Layout::Django, django::detect),
     (Layout::Alembic, alembic::detect),
     (Layout::Typeorm, typeorm::detect),
     (Layout::Knex, knex::detect),
-    (Layout::Sequelize, sequelize::detect),
 ];
 
 /// Whether `dir` holds migrations of a host-language framework (for discovery).
 pub(crate) fn is_host_folder(dir: &Path) -> bool {
     rails::is_folder(dir)
-        || django::is_folder(dir)
         || alembic::is_folder(dir)
         || typeorm::is_folder(dir)
         || knex::is_folder(dir)
-        || sequelize::is_folder(dir)
 }
 
 /// How a framework orders migrations.
@@ -581,11 +553,9 @@ fn collect(layout: Layout, inputs: &mut Inputs) -> Result<Vec<Migration>, Source
         Layout::Atlas => atlas::collect(inputs),
         Layout::Folder => folder::collect(inputs),
         Layout::Rails => rails::collect(inputs),
-        Layout::Django => django::collect(inputs),
         Layout::Alembic => alembic::collect(inputs),
         Layout::Typeorm => typeorm::collect(inputs),
         Layout::Knex => knex::collect(inputs),
-        Layout::Sequelize => sequelize::collect(inputs),
     }
 }
 

@@ -1,0 +1,5 @@
+class UsersEmailNotNull < ActiveRecord::Migration[7.1]
+  def change
+    change_column_null :users, :email, false
+  end
+end
