@@ -502,15 +502,18 @@ pub fn canonical_type(ty: &str) -> String {
     format!("{canon}{rest}")
 }
 
-/// Whether a script could be replayed completely: every statement parsed and no DDL hidden
-/// in a `DO` block. Differences computed from an incomplete replay would be guesses.
+/// Whether a script could be replayed completely: every statement parsed, no DDL hidden
+/// in a `DO` block and no code whose effect is only known when it runs (dynamic SQL, an
+/// ORM helper method). Differences computed from an incomplete replay would be guesses.
 fn fully_replayed(script: &AnalyzedScript) -> bool {
     script.statements.iter().all(|s| {
         s.parsed_by != ParsedBy::Unparsed
-            && !s
-                .ops
-                .iter()
-                .any(|op| matches!(op, Op::DoBlock { contains_ddl: true }))
+            && !s.ops.iter().any(|op| {
+                matches!(
+                    op,
+                    Op::DoBlock { contains_ddl: true } | Op::NotAnalysed { .. }
+                )
+            })
     })
 }
 

@@ -108,3 +108,35 @@ fn knex_and_typeorm_index_builds_are_reported() {
         "{t:?}"
     );
 }
+
+#[test]
+fn a_down_the_reader_cannot_follow_is_not_judged_by_the_rollback_check() {
+    // The down calls an application helper: what it does is only known when it runs, so
+    // "widgets still exists after down" would be a guess.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let migrate = dir.path().join("db/migrate");
+    std::fs::create_dir_all(&migrate).expect("mkdir");
+    std::fs::write(
+        migrate.join("20240101000000_create_widgets.rb"),
+        "class CreateWidgets < ActiveRecord::Migration[7.1]\n  def up\n    create_table :widgets do |t|\n      t.string :name\n    end\n  end\n\n  def down\n    drop_everything_for :widgets\n  end\nend\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(["lint", "--format", "json"])
+        .arg(&migrate)
+        .output()
+        .expect("run lockstep");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules: Vec<&str> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(!rules.contains(&"down-does-not-restore"), "{rules:?}");
+    assert_eq!(
+        json["migrations"].as_array().map(|m| m.len()),
+        Some(2),
+        "up and down read"
+    );
+}
